@@ -1,0 +1,1 @@
+"""Subcommands of the ``fieldface`` CLI, one module per capability (see device.cli)."""

@@ -1,0 +1,81 @@
+"""``init``, ``status``, ``rekey``: the life of an encrypted data dir."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from device import __version__
+from device.commands.output import emit
+from device.errors import LockedError
+from device.keys import new_passphrase, obtain_secret, read_new_key_file
+from device.keys import rekey as rekey_slots
+from device.store import init_data_dir, open_store
+from device.store.migrations import latest_version
+
+
+def register(sub) -> None:
+    p = sub.add_parser("init", help="create a new encrypted data dir (refuses an existing one)")
+    p.add_argument("--device-id", default="", help="device id (default: from config, else random)")
+    p.set_defaults(handler=cmd_init)
+
+    p = sub.add_parser("status", help="unlock and show version, schema and contents")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("rekey", help="change the key or passphrase that unlocks the data dir")
+    p.add_argument("--new-key-file", type=Path, metavar="PATH", help="new key file (default: prompt for a passphrase)")
+    p.set_defaults(handler=cmd_rekey)
+
+
+def _init_secret(ctx):
+    """The credential or key file if one is set up, else a new passphrase typed twice."""
+    try:
+        return obtain_secret(ctx.config.keys, ctx.env, interactive=False)
+    except LockedError:
+        if not sys.stdin.isatty():
+            raise
+    return new_passphrase(ctx.config.keys)
+
+
+def cmd_init(ctx, args) -> int:
+    secret = _init_secret(ctx)
+    store = init_data_dir(ctx.data_dir, secret, ctx.config, device_id=args.device_id)
+    print(f"created encrypted data dir {store.data_dir} (device {store.meta()['device_id']}, key from {secret.source})")
+    return 0
+
+
+def cmd_status(ctx, args) -> int:
+    store = ctx.store
+    meta = store.meta()
+    data = {
+        "version": __version__,
+        "data_dir": str(store.data_dir),
+        "device_id": meta.get("device_id"),
+        "created_at": meta.get("created_at"),
+        "schema": {"version": store.schema_version(), "latest": latest_version()},
+        "key_source": store.keyring.source,
+        "counts": store.counts(),
+    }
+    lines = [
+        f"fieldface {data['version']}",
+        f"data dir:   {data['data_dir']} (unlocked with {data['key_source']})",
+        f"device id:  {data['device_id']}",
+        f"created:    {data['created_at']}",
+        f"schema:     {data['schema']['version']} (latest {data['schema']['latest']})",
+        "contents:   " + ", ".join(f"{name} {n}" for name, n in data["counts"].items()),
+    ]
+    emit(data, args.json, lines)
+    return 0
+
+
+def cmd_rekey(ctx, args) -> int:
+    current = obtain_secret(ctx.config.keys, ctx.env)
+    open_store(ctx.data_dir, current, ctx.config)  # a damaged store is found before we touch the key
+    if args.new_key_file:
+        new = read_new_key_file(args.new_key_file)
+    else:
+        new = new_passphrase(ctx.config.keys)
+    rekey_slots(ctx.data_dir, current, new, ctx.config.keys)
+    print(f"key changed for {ctx.data_dir}: the old {current.source} no longer unlocks it")
+    return 0

@@ -1,0 +1,37 @@
+"""The errors a user can cause or meet, each with the exit code the CLI returns for it.
+
+Anything that is not a ``FieldfaceError`` is a bug: the CLI reports it in one line too, but with
+exit code 1 and a pointer to the log, never a traceback on the user's terminal.
+"""
+
+
+class FieldfaceError(Exception):
+    """Base of every expected failure; ``str(err)`` is the one line shown to the user."""
+
+    exit_code = 1
+
+
+class UsageError(FieldfaceError):
+    """Bad arguments or bad input data (a file that is not an image, a bad CSV row, ...)."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+class LockedError(FieldfaceError):
+    """No key could be obtained, or the key given does not unlock the data dir."""
+
+    exit_code = 3
+
+
+class WrongKeyError(LockedError):
+    """A key was given but it does not unlock this data dir."""
+
+
+class StoreError(FieldfaceError):
+    """The data dir is missing, already exists, is damaged or is newer than this software."""
+
+    exit_code = 4

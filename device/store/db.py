@@ -1,0 +1,207 @@
+"""The data dir and its SQLCipher database: the single source of truth.
+
+Layout of a data dir (mode 0700)::
+
+    keyslots        the wrapped root key (see device.keys); no personal data
+    fieldface.db    SQLCipher 4, raw 256-bit key derived from the root key (HKDF "sqlcipher")
+    fieldface.db-wal / -shm   SQLite's write-ahead log (pages encrypted like the database)
+    cache/          files outside SQLCipher, each sealed with AES-256-GCM (device.store.sealed)
+
+Connections are cheap: the raw-key form of ``PRAGMA key`` skips SQLCipher's own PBKDF2, so a
+web request may open its own connection (flaskr pattern) instead of sharing one across threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlcipher3
+
+from device import __version__
+from device.config import StoreConfig
+from device.errors import StoreError
+from device.keys import KeyRing, MasterSecret, Purpose, create_slots, read_slots, unlock
+from device.store.migrations import apply_migrations, latest_version
+
+log = logging.getLogger(__name__)
+
+DB_FILE = "fieldface.db"
+CACHE_DIR = "cache"
+
+Connection = sqlcipher3.dbapi2.Connection
+DatabaseError = sqlcipher3.dbapi2.DatabaseError
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Store:
+    """An unlocked data dir. Open connections with ``connect()`` / ``transaction()``."""
+
+    data_dir: Path
+    keyring: KeyRing
+    config: StoreConfig
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / DB_FILE
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / CACHE_DIR
+
+    def connect(self) -> Connection:
+        """A new connection, keyed and configured; the caller closes it."""
+        conn = sqlcipher3.connect(str(self.db_path), isolation_level=None, check_same_thread=False)
+        try:
+            # Before the key, so a failed HMAC check is our one-line error, not SQLCipher's log.
+            conn.execute("PRAGMA cipher_log_level = NONE")
+            conn.execute(f"PRAGMA key = \"x'{self.keyring.subkey(Purpose.DATABASE).hex()}'\"")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {self.config.synchronous}")
+            conn.execute(f"PRAGMA busy_timeout = {int(self.config.busy_timeout_ms)}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            # Deleted rows (a subject's face, a purged probe) are overwritten, not left in free pages.
+            conn.execute("PRAGMA secure_delete = ON")
+            # Sorts and temp tables stay in RAM: nothing spills to an unencrypted temp file.
+            conn.execute("PRAGMA temp_store = MEMORY")
+        except DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"{self.db_path} does not open with this key or is damaged ({exc})") from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Connection]:
+        conn = self.connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self, conn: Connection | None = None) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on any exception."""
+        own = conn is None
+        conn = conn or self.connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            if own:
+                conn.close()
+
+    def schema_version(self) -> int:
+        with self.connection() as conn:
+            return conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def meta(self) -> dict[str, str]:
+        with self.connection() as conn:
+            return dict(conn.execute("SELECT key, value FROM meta").fetchall())
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table: the store's contents at a glance, for ``status``."""
+        with self.connection() as conn:
+            tables = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                )
+            ]
+            # Table names come from sqlite_master, not from the user.
+            return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}  # noqa: S608
+
+    def check_integrity(self) -> list[str]:
+        """Problems found by SQLite's and SQLCipher's checks (page HMACs); empty when sound."""
+        with self.connection() as conn:
+            problems = [row[0] for row in conn.execute("PRAGMA integrity_check") if row[0] != "ok"]
+            problems += [row[0] for row in conn.execute("PRAGMA cipher_integrity_check")]
+        return problems
+
+    def lock(self) -> None:
+        """Drop the keys from memory: every later connect() fails with LockedError."""
+        self.keyring.wipe()
+
+
+def is_data_dir(path: Path) -> bool:
+    return (path / "keyslots").exists()
+
+
+def init_data_dir(data_dir: Path, secret: MasterSecret, config, device_id: str = "") -> Store:
+    """Create a new encrypted data dir; refuses any existing non-empty folder.
+
+    Built in a sibling temp folder and renamed into place, so an interrupted init leaves no
+    half-made data dir that would later refuse to unlock.
+    """
+    data_dir = Path(data_dir)
+    if data_dir.exists() and (not data_dir.is_dir() or any(data_dir.iterdir())):
+        raise StoreError(f"{data_dir} already exists and is not empty; refusing to overwrite it")
+    if not data_dir.parent.is_dir():
+        raise StoreError(f"cannot create {data_dir}: {data_dir.parent} does not exist")
+    staging = data_dir.with_name(f".{data_dir.name}.init-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staging.mkdir(mode=0o700)
+        (staging / CACHE_DIR).mkdir(mode=0o700)
+        keyring = create_slots(staging, secret, config.keys)
+        store = Store(staging, keyring, config.store)
+        with store.connection() as conn:
+            apply_migrations(conn)
+            with store.transaction(conn):
+                conn.executemany(
+                    "INSERT INTO meta(key, value) VALUES (?, ?)",
+                    [
+                        ("device_id", device_id or config.device.id or f"ff-{secrets.token_hex(6)}"),
+                        ("created_at", utc_now()),
+                        ("created_by_version", __version__),
+                    ],
+                )
+        if data_dir.exists():
+            data_dir.rmdir()  # empty, checked above
+        os.rename(staging, data_dir)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise StoreError(f"cannot create {data_dir}: {exc.strerror or exc}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Store(data_dir, keyring, config.store)
+
+
+def open_store(data_dir: Path, secret: MasterSecret, config) -> Store:
+    """Unlock ``data_dir`` with ``secret`` and bring its schema up to date."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise StoreError(f"data dir {data_dir} does not exist; create it with 'fieldface init'")
+    read_slots(data_dir)  # a clear "not a data dir" before spending time on Argon2
+    keyring, _ = unlock(data_dir, secret)
+    store = Store(data_dir, keyring, config.store)
+    with store.connection() as conn:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > latest_version():
+            raise StoreError(
+                f"{data_dir} has schema {version}, newer than this software knows ({latest_version()}); "
+                "upgrade fieldface"
+            )
+        if version < latest_version():
+            log.info("migrating %s from schema %d to %d", data_dir, version, latest_version())
+            apply_migrations(conn)
+    return store

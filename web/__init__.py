@@ -1,0 +1,58 @@
+"""The local review UI: a Flask application factory over the device services.
+
+The web layer owns no hardware and no rules: it calls device services and renders their
+results. Everything is served locally (no CDN): the box has no network.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, g
+
+from device import __version__
+
+# No inline script or style anywhere: the UI must work under this policy.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def create_app(store, config, test_config: dict | None = None) -> Flask:
+    """``store`` is an unlocked device.store.Store; ``config`` the validated device.config.Config."""
+    app = Flask(__name__)
+    app.config.update(
+        FIELDFACE_STORE=store,
+        FIELDFACE_CONFIG=config,
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+    )
+    if test_config:
+        app.config.update(test_config)
+
+    from web import status
+
+    app.register_blueprint(status.bp)
+
+    @app.context_processor
+    def _globals():
+        return {"version": __version__, "device_name": config.device.name}
+
+    @app.teardown_appcontext
+    def _close_db(_exc):
+        conn = g.pop("db", None)
+        if conn is not None:
+            conn.close()
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    from web.errors import register_error_handlers
+
+    register_error_handlers(app)
+    return app

@@ -69,6 +69,35 @@ class WebConfig(Section):
         return value
 
 
+class VisionQualityConfig(Section):
+    """Probe-quality thresholds as ``[warn, fail]`` pairs; device/vision/quality.py says how they were set."""
+
+    # Lower is worse: a value below the first number warns, below the second fails.
+    score: tuple[float, float] = (0.7, 0.65)
+    inter_eye_px: tuple[float, float] = (32.0, 16.0)
+    sharpness: tuple[float, float] = (40.0, 12.0)
+    brightness_low: tuple[float, float] = (60.0, 35.0)
+    # Higher is worse: a value above the first number warns, above the second fails.
+    brightness_high: tuple[float, float] = (190.0, 220.0)
+    clipped_fraction: tuple[float, float] = (0.10, 0.30)
+    yaw_deg: tuple[float, float] = (30.0, 45.0)
+    roll_deg: tuple[float, float] = (20.0, 40.0)
+
+    @field_validator("score", "inter_eye_px", "sharpness", "brightness_low")
+    @classmethod
+    def _lower_is_worse(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if value[1] > value[0]:
+            raise ValueError(f"[warn, fail]: fail {value[1]} must be at or below warn {value[0]}")
+        return value
+
+    @field_validator("brightness_high", "clipped_fraction", "yaw_deg", "roll_deg")
+    @classmethod
+    def _higher_is_worse(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if value[1] < value[0]:
+            raise ValueError(f"[warn, fail]: fail {value[1]} must be at or above warn {value[0]}")
+        return value
+
+
 class VisionConfig(Section):
     """Recognition pipeline: model files, interpreter, input limits, quality thresholds."""
 
@@ -76,6 +105,65 @@ class VisionConfig(Section):
     threads: Annotated[int, Field(ge=1, le=16)] = 2
     # Refuse an image above this many pixels *before* decoding it (decompression bombs).
     max_pixels: Annotated[int, Field(ge=10_000, le=400_000_000)] = 50_000_000
+    # Model ids from the shipped manifest (device/vision/models/manifest.toml) or from an extra
+    # manifest below: an agency drops in its own TFLite / Edge TPU model without code changes.
+    detector: Annotated[str, Field(min_length=1)] = "blazeface-full-range-sparse"
+    embedder: Annotated[str, Field(min_length=1)] = "sface-2021dec-fp16"
+    manifests: list[Path] = []
+    # Loaded only for a model whose manifest entry says delegate = "edgetpu".
+    edgetpu_library: Annotated[str, Field(min_length=1)] = "libedgetpu.so.1"
+    # MediaPipe's own values for BlazeFace full-range.
+    min_detection_score: Annotated[float, Field(gt=0, lt=1)] = 0.6
+    nms_iou: Annotated[float, Field(gt=0, lt=1)] = 0.3
+    quality: VisionQualityConfig = VisionQualityConfig()
+
+
+class MqttBrokerConfig(Section):
+    """An MQTT v5 broker reached over TLS with a client certificate (identity = certificate CN)."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8883
+    ca_file: Path = Path("/etc/fieldface/mqtt/ca.pem")
+    cert_file: Path = Path("/etc/fieldface/mqtt/client.pem")
+    key_file: Path = Path("/etc/fieldface/mqtt/client.key")
+    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+    # paho's reconnect back-off doubles from min to max while the broker is unreachable.
+    reconnect_min_s: Annotated[float, Field(ge=0.1, le=60)] = 1.0
+    reconnect_max_s: Annotated[float, Field(ge=1, le=3600)] = 120.0
+    # How long the broker keeps our session (subscriptions, queued QoS 1 messages) while we are
+    # away. Delivery never depends on it (the outbox is the store), it only saves resends.
+    session_expiry_s: Annotated[int, Field(ge=0, le=2**32 - 1)] = 30 * 24 * 3600
+
+
+class SyncConfig(Section):
+    """Device side: the audit outbox, delivered to the central receiver over MQTT."""
+
+    broker: MqttBrokerConfig = MqttBrokerConfig()
+    topic_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_/-]{1,100}$")] = "fieldface/audit"
+    # Name of the sync cursor in the store; one per central site.
+    destination: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = "central"
+    batch_size: Annotated[int, Field(ge=1, le=5000)] = 500
+    # Batches sent before the first of them is acknowledged (end to end, not PUBACK).
+    window: Annotated[int, Field(ge=1, le=64)] = 4
+    # No ack progress for this long: resend from the last ack; doubles up to ack_timeout_max_s.
+    ack_timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
+    ack_timeout_max_s: Annotated[float, Field(gt=0, le=3600)] = 300.0
+    poll_s: Annotated[float, Field(gt=0, le=60)] = 0.5
+
+
+class ReceiverConfig(Section):
+    """Central side: verifies every device's chain and stores it."""
+
+    broker: MqttBrokerConfig = MqttBrokerConfig()
+    topic_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_/-]{1,100}$")] = "fieldface/audit"
+    client_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = "fieldface-receiver"
+    # Several receivers behind one broker: the same group name makes them share the load
+    # (MQTT v5 shared subscription $share/<group>/...). Empty: a plain subscription.
+    share_group: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{0,64}$")] = ""
+    # Lines "<device id> ed25519:<hex>" as printed by 'fieldface audit pubkey'.
+    registry: Path = Path("/etc/fieldface/devices.txt")
+    # A SQLite file path, or postgresql://user:password@host:port/dbname
+    database: str = "/var/lib/fieldface-receiver/audit.db"
 
 
 class LoggingConfig(Section):
@@ -88,6 +176,8 @@ class Config(Section):
     keys: KeysConfig = KeysConfig()
     web: WebConfig = WebConfig()
     vision: VisionConfig = VisionConfig()
+    sync: SyncConfig = SyncConfig()
+    receiver: ReceiverConfig = ReceiverConfig()
     logging: LoggingConfig = LoggingConfig()
 
 

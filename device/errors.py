@@ -35,3 +35,17 @@ class StoreError(FieldfaceError):
     """The data dir is missing, already exists, is damaged or is newer than this software."""
 
     exit_code = 4
+
+
+class ImageError(UsageError):
+    """An input that is not an image we can read: wrong format, damaged, too large, odd pixel type."""
+
+
+class NoFaceError(UsageError):
+    """A readable image in which the detector found no face."""
+
+
+class ModelError(FieldfaceError):
+    """A model file is missing, altered (sha256 mismatch), or cannot be loaded by the interpreter."""
+
+    exit_code = 5

@@ -27,6 +27,8 @@ log = logging.getLogger("fieldface")
 # the domain packages under device/ never import web/.
 COMMAND_MODULES = (
     "device.commands.store",
+    "device.commands.audit",
+    "device.commands.sync",
     "web.commands",
 )
 

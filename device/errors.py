@@ -49,3 +49,15 @@ class ModelError(FieldfaceError):
     """A model file is missing, altered (sha256 mismatch), or cannot be loaded by the interpreter."""
 
     exit_code = 5
+
+
+class AuditError(FieldfaceError):
+    """The audit log, an export of it, or a received batch fails verification (tampering, damage)."""
+
+    exit_code = 6
+
+
+class SyncError(FieldfaceError):
+    """Audit entries could not be delivered to, or received from, the central side."""
+
+    exit_code = 7

@@ -129,6 +129,6 @@ def cmd_pubkey(ctx, args) -> int:
 
 
 def cmd_receive(ctx, args) -> int:
-    from device.sync.receiver_service import run_receiver
+    from device.sync.service import run_receiver
 
     return run_receiver(ctx.config.receiver, once_idle=args.idle if args.once else None)

@@ -12,7 +12,7 @@ def register(sub) -> None:
 
 def cmd_sync(ctx, args) -> int:
     from device.audit import AuditLog
-    from device.sync.publisher_service import run_publisher
+    from device.sync.service import run_publisher
 
     return run_publisher(
         AuditLog(ctx.store), ctx.config.sync, once_timeout=args.timeout if args.once else None

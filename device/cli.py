@@ -27,6 +27,7 @@ log = logging.getLogger("fieldface")
 # the domain packages under device/ never import web/.
 COMMAND_MODULES = (
     "device.commands.store",
+    "device.commands.vision",
     "device.commands.audit",
     "device.commands.sync",
     "web.commands",

@@ -146,8 +146,12 @@ def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
     flags = (
         cv2.IMREAD_UNCHANGED if header.format == "png" else cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
     )
-    with native_stderr_to_log("image decoder"):
+    with native_stderr_to_log("image decoder") as messages:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    # libjpeg fills missing rows with grey and only says so on stderr; a face half made of
+    # invented pixels must not be searched with. (Other libjpeg warnings are harmless.)
+    if any("premature end" in line.lower() for line in messages):
+        raise ImageError(f"truncated or damaged {header.format.upper()}: part of the image data is missing")
     if image is None or image.dtype != np.uint8 or image.shape[:2] != (header.height, header.width):
         raise ImageError(f"damaged {header.format.upper()}: the image data cannot be decoded")
     return DecodedImage(_orient(_to_rgb(image), header.orientation), header)

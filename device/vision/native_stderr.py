@@ -21,20 +21,25 @@ _lock = threading.Lock()
 
 @contextlib.contextmanager
 def native_stderr_to_log(what: str):
-    """Within the block, fd 2 goes to a temporary file whose lines are logged at debug level."""
+    """Within the block, fd 2 goes to a temporary file whose lines are logged at debug level.
+
+    Yields a list that holds those lines once the block has ended, for callers that act on them.
+    """
+    lines: list[str] = []
     with _lock:
         try:
             saved = os.dup(2)
         except OSError:  # no fd 2 (a daemon with stderr closed): nothing to protect
-            yield
+            yield lines
             return
         with tempfile.TemporaryFile() as sink:
             os.dup2(sink.fileno(), 2)
             try:
-                yield
+                yield lines
             finally:
                 os.dup2(saved, 2)
                 os.close(saved)
                 sink.seek(0)
-                for line in sink.read().decode("utf-8", "replace").splitlines():
+                lines.extend(sink.read().decode("utf-8", "replace").splitlines())
+                for line in lines:
                     logger.debug("%s: %s", what, line)

@@ -8,6 +8,7 @@ every frame: building an interpreter costs tens of milliseconds and re-plans the
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import logging
 import threading
@@ -55,6 +56,9 @@ class TFLiteModel:
         delegates = []
         if entry.delegate == "edgetpu":
             try:
+                # Probe with ctypes first: when the library is absent, load_delegate leaves a
+                # half-built Delegate whose __del__ raises again during garbage collection.
+                ctypes.CDLL(edgetpu_library)
                 delegates.append(module.load_delegate(edgetpu_library))
             except (OSError, ValueError, RuntimeError) as exc:
                 raise ModelError(

@@ -73,8 +73,14 @@ def run_publisher(audit, cfg, once_timeout: float | None = None, stop: threading
             restore()
 
 
-def run_receiver(cfg, once_idle: float | None = None, stop: threading.Event | None = None) -> int:
-    """Receive until stopped; with ``once_idle``, until that long without a message."""
+def run_receiver(
+    cfg,
+    once_idle: float | None = None,
+    stop: threading.Event | None = None,
+    ready: threading.Event | None = None,
+) -> int:
+    """Receive until stopped; with ``once_idle``, until that long without a message.
+    ``ready`` is set once the subscription is in place (the broker queues for us from then on)."""
     from device.sync.central_store import CentralStore, backend_for
     from device.sync.mqtt import connect_async, make_client
     from device.sync.protocol import ack_topic, device_of
@@ -98,6 +104,12 @@ def run_receiver(cfg, once_idle: float | None = None, stop: threading.Event | No
         client.subscribe(topic, qos=1)
         log.info("receiver connected, subscribed to %s", topic)
 
+    def on_subscribe(client, userdata, mid, reason_codes, properties):
+        if any(rc.is_failure for rc in reason_codes):
+            log.error("broker refused the subscription to %s: %s", topic, reason_codes)
+        elif ready is not None:
+            ready.set()
+
     def on_message(client, userdata, message):
         last_activity[0] = time.monotonic()
         device = device_of(message.topic, cfg.topic_prefix)
@@ -113,6 +125,7 @@ def run_receiver(cfg, once_idle: float | None = None, stop: threading.Event | No
     client = make_client(cfg.client_id, cfg.broker)
     client.on_connect = on_connect
     client.on_message = on_message
+    client.on_subscribe = on_subscribe
     connect_async(client, cfg.broker)
     client.loop_start()
     try:

@@ -48,8 +48,16 @@ def broker(tmp_path, pki):
 
 def make_config(pki, port: int, who: str = DEVICE, *, tmp_path=None, **sync):
     cert, key = pki[who]
-    broker = {"host": "127.0.0.1", "port": port, "ca_file": str(pki["ca"]), "cert_file": str(cert),
-              "key_file": str(key), "reconnect_min_s": 0.1, "reconnect_max_s": 2, "keepalive_s": 5}  # fmt: skip
+    broker = {
+        "host": "127.0.0.1",
+        "port": port,
+        "ca_file": str(pki["ca"]),
+        "cert_file": str(cert),
+        "key_file": str(key),
+        "reconnect_min_s": 0.1,
+        "reconnect_max_s": 2,
+        "keepalive_s": 5,
+    }
     rcert, rkey = pki["receiver"]
     receiver_broker = {**broker, "cert_file": str(rcert), "key_file": str(rkey)}
     data = {
@@ -64,8 +72,11 @@ def make_config(pki, port: int, who: str = DEVICE, *, tmp_path=None, **sync):
         },
     }
     if tmp_path is not None:
-        data["receiver"] = {"broker": receiver_broker, "registry": str(tmp_path / "devices.txt"),
-                            "database": str(tmp_path / "central.db")}  # fmt: skip
+        data["receiver"] = {
+            "broker": receiver_broker,
+            "registry": str(tmp_path / "devices.txt"),
+            "database": str(tmp_path / "central.db"),
+        }
     return validate_config(data)
 
 
@@ -112,8 +123,13 @@ def services():
 
     def start(kind: str, *args, **kwargs) -> Running:
         fn = {"receiver": run_receiver, "publisher": run_publisher}[kind]
+        ready = threading.Event()
+        if kind == "receiver":
+            kwargs["ready"] = ready
         r = Running(fn, *args, **kwargs)
         running.append(r)
+        if kind == "receiver":
+            wait_for(lambda: ready.is_set() or not r.thread.is_alive(), 15, "the receiver's subscription")
         return r
 
     yield start

@@ -62,7 +62,9 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="fieldface", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"fieldface {__version__}")
-    parser.add_argument("--config", metavar="PATH", help="config file (default: $FIELDFACE_CONFIG or /etc/fieldface/config.toml)")
+    parser.add_argument(
+        "--config", metavar="PATH", help="config file (default: $FIELDFACE_CONFIG or /etc/fieldface/config.toml)"
+    )
     parser.add_argument("--data-dir", metavar="DIR", help="data dir (default: $FIELDFACE_DATA_DIR or store.data_dir)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

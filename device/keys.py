@@ -247,7 +247,7 @@ def rekey(data_dir: Path, current: MasterSecret, new: MasterSecret, config: Keys
         raise UsageError("the new key is the same as the current one; nothing was changed")
     ring, index = unlock(data_dir, current)
     try:
-        root = bytes(ring._root)  # noqa: SLF001 - the one place that re-wraps the root key
+        root = bytes(ring._root)
         slots = read_slots(data_dir)
         slots[index] = make_slot(root, new, config)
         write_slots(data_dir, slots)

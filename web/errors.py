@@ -13,7 +13,9 @@ log = logging.getLogger(__name__)
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/healthz" or request.accept_mimetypes.best == "application/json"
+    if request.path.startswith("/api/") or request.path == "/healthz":
+        return True
+    return request.accept_mimetypes.best == "application/json"
 
 
 def _reply(status: int, message: str):

@@ -1,0 +1,74 @@
+"""Fixtures shared by every test: real SQLCipher data dirs on tmp_path, with a cheap Argon2 cost."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from device.config import validate_config
+from device.keys import MasterSecret
+from device.store import init_data_dir
+
+REPO = Path(__file__).resolve().parent.parent
+# Argon2 at 64 KiB / 1 pass: the same code path as production, without 64 MiB per unlock.
+FAST_KEYS = {"argon2_memory_kib": 64, "argon2_iterations": 1, "argon2_lanes": 1}
+
+
+@pytest.fixture
+def fast_config():
+    return validate_config({"keys": FAST_KEYS})
+
+
+@pytest.fixture
+def fast_config_file(tmp_path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        "[keys]\n" + "".join(f"{k} = {v}\n" for k, v in FAST_KEYS.items()),
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def key_file(tmp_path) -> Path:
+    path = tmp_path / "unit.key"
+    path.write_bytes(os.urandom(32).hex().encode() + b"\n")
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def secret(key_file) -> MasterSecret:
+    return MasterSecret(key_file.read_bytes().rstrip(b"\n"), "key file")
+
+
+@pytest.fixture
+def store(tmp_path, secret, fast_config):
+    """A freshly initialised, unlocked store in tmp_path/data."""
+    return init_data_dir(tmp_path / "data", secret, fast_config, device_id="test-unit")
+
+
+@pytest.fixture
+def run_cli(fast_config_file):
+    """Run the installed ``fieldface`` command in a subprocess, as a user would."""
+
+    def run(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 60):
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDFACE_")}
+        full_env.pop("CREDENTIALS_DIRECTORY", None)
+        full_env["FIELDFACE_CONFIG"] = str(fast_config_file)
+        full_env.update(env or {})
+        return subprocess.run(
+            [sys.executable, "-m", "device.cli", *args],
+            env=full_env,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    return run

@@ -1,0 +1,97 @@
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.conftest import REPO
+from web import create_app
+
+
+@pytest.fixture
+def client(store, fast_config):
+    app = create_app(store, fast_config, {"TESTING": True})
+    return app.test_client()
+
+
+def test_healthz_reads_the_encrypted_store(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "device_id": "test-unit", "schema": response.get_json()["schema"]}
+    assert response.get_json()["schema"] >= 1
+
+
+def test_status_page_shows_the_unit(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "test-unit" in page and "Unlocked (key file)" in page and "never an identification" in page
+
+
+def test_security_headers_forbid_inline_script(client):
+    headers = client.get("/").headers
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Cache-Control"] == "no-store"
+
+
+def test_unknown_api_path_is_json_404(client):
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.get_json()["error"]
+
+
+def test_locked_store_answers_503_not_a_traceback(store, fast_config):
+    app = create_app(store, fast_config, {"TESTING": True})
+    store.lock()
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert "locked" in response.get_json()["error"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> bytes:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited with {proc.returncode}: {proc.stderr.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 - loopback only
+                return r.read()
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer in {timeout}s")
+
+
+@pytest.mark.slow
+def test_fieldface_serve_runs_gunicorn_and_stops_cleanly(tmp_path, key_file, fast_config_file, run_cli):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDFACE_")}
+    env.update(FIELDFACE_CONFIG=str(fast_config_file), FIELDFACE_KEY_FILE=str(key_file))
+    assert run_cli("--data-dir", str(tmp_path / "d"), "init", env=env).returncode == 0
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "device.cli", "--data-dir", str(tmp_path / "d"), "serve", "--bind", f"127.0.0.1:{port}"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        body = wait_http(f"http://127.0.0.1:{port}/healthz", proc)
+        assert b'"status":"ok"' in body.replace(b" ", b"")
+        assert b"Unit status" in wait_http(f"http://127.0.0.1:{port}/", proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == 0

@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)  # whatever fieldface writes is for the unit's own user only
     try:
         args = build_parser().parse_args(argv)
         logging.basicConfig(

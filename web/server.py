@@ -38,8 +38,10 @@ def gunicorn_options(config: Config, bind: str) -> dict:
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "fieldface-web",
-        # Nothing about the unit in the Server header.
         "forwarded_allow_ips": "127.0.0.1",
+        # gunicorn 27's control socket lives in $HOME: nothing for it there on a hardened unit,
+        # and nothing on the box should be steerable through an extra socket.
+        "control_socket_disable": True,
     }
 
 

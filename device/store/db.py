@@ -162,6 +162,8 @@ def init_data_dir(data_dir: Path, secret: MasterSecret, config, device_id: str =
         staging.mkdir(mode=0o700)
         (staging / CACHE_DIR).mkdir(mode=0o700)
         keyring = create_slots(staging, secret, config.keys)
+        # SQLite gives the -wal and -shm files the mode of the database file.
+        os.close(os.open(staging / DB_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         store = Store(staging, keyring, config.store)
         with store.connection() as conn:
             apply_migrations(conn)

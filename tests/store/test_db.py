@@ -29,7 +29,8 @@ def snapshot(folder):
 
 def test_init_makes_a_private_encrypted_data_dir(store):
     assert oct(store.data_dir.stat().st_mode & 0o777) == "0o700"
-    assert oct((store.data_dir / "keyslots").stat().st_mode & 0o777) == "0o600"
+    for name in ("keyslots", DB_FILE):
+        assert oct((store.data_dir / name).stat().st_mode & 0o777) == "0o600", name
     header = (store.data_dir / DB_FILE).read_bytes()[:16]
     assert header != b"SQLite format 3\x00"
     assert store.schema_version() == latest_version()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from pathlib import Path
 
 from device import __version__
 from device.commands.output import emit
-from device.errors import LockedError
+from device.errors import FieldfaceError, LockedError
 from device.keys import new_passphrase, obtain_secret, read_new_key_file
 from device.keys import rekey as rekey_slots
 from device.store import init_data_dir, open_store
@@ -41,8 +42,21 @@ def _init_secret(ctx):
 def cmd_init(ctx, args) -> int:
     secret = _init_secret(ctx)
     store = init_data_dir(ctx.data_dir, secret, ctx.config, device_id=args.device_id)
+    _audit(store, "store.init", details={"key_source": secret.source, "version": __version__})
     print(f"created encrypted data dir {store.data_dir} (device {store.meta()['device_id']}, key from {secret.source})")
     return 0
+
+
+def _audit(store, action: str, outcome: str = "ok", details: dict | None = None) -> None:
+    """Key events are audited; the CLI has no app login, so the actor is the OS account."""
+    from device.audit import AuditLog
+
+    log = AuditLog(store)
+    try:
+        log.record(action, actor=f"os:{getpass.getuser()}", role="cli", object=f"data-dir:{store.data_dir}",
+                   outcome=outcome, details=details)  # fmt: skip
+    finally:
+        log.close()
 
 
 def cmd_status(ctx, args) -> int:
@@ -71,11 +85,17 @@ def cmd_status(ctx, args) -> int:
 
 def cmd_rekey(ctx, args) -> int:
     current = obtain_secret(ctx.config.keys, ctx.env)
-    open_store(ctx.data_dir, current, ctx.config)  # a damaged store is found before we touch the key
-    if args.new_key_file:
-        new = read_new_key_file(args.new_key_file)
-    else:
-        new = new_passphrase(ctx.config.keys)
-    rekey_slots(ctx.data_dir, current, new, ctx.config.keys)
+    store = open_store(ctx.data_dir, current, ctx.config)  # a damaged store is found before we touch the key
+    try:
+        if args.new_key_file:
+            new = read_new_key_file(args.new_key_file)
+        else:
+            new = new_passphrase(ctx.config.keys)
+        rekey_slots(ctx.data_dir, current, new, ctx.config.keys)
+    except FieldfaceError as exc:
+        _audit(store, "key.rekey", outcome="failed", details={"reason": str(exc)[:200]})
+        raise
+    # Same root key after a rekey, so the store opened with the old secret can still record it.
+    _audit(store, "key.rekey", details={"old_source": current.source, "new_source": new.source})
     print(f"key changed for {ctx.data_dir}: the old {current.source} no longer unlocks it")
     return 0

@@ -38,9 +38,7 @@ def test_verify_export_pubkey_round_trip(run_cli, tmp_path, key_file):
     assert run_cli("audit", "export", "--after", "2", "-o", str(out), env=env).returncode == 0
     # Verifying an export needs no data dir and no key file: only the public key.
     plain = {"FIELDFACE_DATA_DIR": str(tmp_path / "nowhere")}
-    ok = run_cli(
-        "audit", "verify", "--file", str(out), "--public-key", f"@{tmp_path / 'unit-9.pub'}", env=plain
-    )
+    ok = run_cli("audit", "verify", "--file", str(out), "--public-key", f"@{tmp_path / 'unit-9.pub'}", env=plain)
     assert ok.returncode == 0, ok.stderr
 
     lines = out.read_text().splitlines()
@@ -60,3 +58,24 @@ def test_verify_file_without_public_key_is_a_usage_error(run_cli, tmp_path):
     (tmp_path / "x.jsonl").write_text("{}\n")
     done = run_cli("audit", "verify", "--file", str(tmp_path / "x.jsonl"))
     assert done.returncode == 2 and "--public-key" in done.stderr
+
+
+def test_init_and_rekey_are_audited(run_cli, tmp_path, key_file):
+    env = {"FIELDFACE_KEY_FILE": str(key_file), "FIELDFACE_DATA_DIR": str(tmp_path / "d")}
+    assert run_cli("init", "--device-id", "unit-3", env=env).returncode == 0
+    new_key = tmp_path / "new.key"
+    new_key.write_text("a-new-key-of-enough-length-0123456789\n")
+    done = run_cli("rekey", "--new-key-file", str(new_key), env=env)
+    assert done.returncode == 0, done.stderr
+    weak = tmp_path / "weak.key"
+    weak.write_text("short\n")
+    env["FIELDFACE_KEY_FILE"] = str(new_key)
+    assert run_cli("rekey", "--new-key-file", str(weak), env=env).returncode == 2
+    out = tmp_path / "log.jsonl"
+    assert run_cli("audit", "export", "-o", str(out), env=env).returncode == 0
+    entries = [json.loads(line) for line in out.read_text().splitlines()[1:-1]]
+    assert [(e["action"], e["outcome"]) for e in entries] == [
+        ("store.init", "ok"), ("key.rekey", "ok"), ("key.rekey", "failed"),
+    ]  # fmt: skip
+    assert entries[1]["details"] == {"old_source": "key file", "new_source": "key file"}
+    assert run_cli("audit", "verify", env=env).returncode == 0

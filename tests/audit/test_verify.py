@@ -12,10 +12,7 @@ from device.audit.signing import DeviceSigner, parse_public_key
 
 def insert(seq, body):
     """An INSERT of a made-up entry whose hash matches its body."""
-    sql = (
-        "INSERT INTO audit_log(seq, at, actor, role, action, outcome, body, hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-    )
+    sql = "INSERT INTO audit_log(seq, at, actor, role, action, outcome, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     return sql, (seq, "x", "mallory", "r", "a", "ok", canonical(body).decode(), bytes.fromhex(digest(body)))
 
 
@@ -33,9 +30,7 @@ def test_empty_log_verifies(audit, public_key):
 
 
 def test_edited_entry(filled, public_key, tamper):
-    tamper(
-        'UPDATE audit_log SET body = replace(body, \'"actor":"alice"\', \'"actor":"mallory"\') WHERE seq = 4'
-    )
+    tamper('UPDATE audit_log SET body = replace(body, \'"actor":"alice"\', \'"actor":"mallory"\') WHERE seq = 4')
     assert ("edited", 4) in kinds(verify_store(filled, public_key))
 
 

@@ -164,9 +164,7 @@ def assert_delivered(path, audit: AuditLog) -> None:
     assert [r[2] for r in rows] == [e.canonical().decode() for e in local]
     store = CentralStore(SqliteBackend(path))
     try:
-        cur = store._conn.execute(
-            "SELECT seq, hash, sig FROM audit_heads WHERE device = ?", (audit.device_id,)
-        )
+        cur = store._conn.execute("SELECT seq, hash, sig FROM audit_heads WHERE device = ?", (audit.device_id,))
         seq, hash_hex, sig = cur.fetchone()
     finally:
         store.close()

@@ -22,9 +22,7 @@ def write_toml(path, cfg) -> None:
         lines = [f"[{name}]"]
         for key, value in model.model_dump(mode="json").items():
             if not isinstance(value, dict):
-                lines.append(
-                    f"{key} = {value!r}".replace("'", '"').replace("True", "true").replace("False", "false")
-                )
+                lines.append(f"{key} = {value!r}".replace("'", '"').replace("True", "true").replace("False", "false"))
         return lines
 
     out = section("keys", cfg.keys) + section("sync", cfg.sync) + section("sync.broker", cfg.sync.broker)
@@ -85,9 +83,7 @@ def test_duplicate_delivery_and_a_forged_entry(tmp_path, pki, broker, audit, reg
         wait_for(connected.is_set, 10, "raw client connected")
         for payload in (honest.encode(), honest.encode(), forged.encode(), honest.encode()):
             client.publish(entries_topic(PREFIX, DEVICE), payload, qos=1).wait_for_publish(10)
-        wait_for(
-            lambda: len(central_rows(tmp_path / "central.db")[2]) >= 1, 10, "the forged batch's rejection"
-        )
+        wait_for(lambda: len(central_rows(tmp_path / "central.db")[2]) >= 1, 10, "the forged batch's rejection")
     finally:
         client.disconnect()
         client.loop_stop()
@@ -103,9 +99,7 @@ def test_wrong_certificate_unknown_device_and_foreign_topic(tmp_path, pki, broke
     services("receiver", cfg.receiver)
     fill(audit, 3)
     entries = audit.entries()
-    payload = Batch(
-        DEVICE, entries, 3, entries[-1].hash, audit.signer.sign_head(3, entries[-1].hash)
-    ).encode()
+    payload = Batch(DEVICE, entries, 3, entries[-1].hash, audit.signer.sign_head(3, entries[-1].hash)).encode()
     # A certificate from another CA: the TLS handshake fails, the client never connects.
     rogue, rogue_connected = raw_client(pki, broker.port, "rogue")
     # unit-b holds a valid certificate but is not in the registry, and may not use test-unit's topic.

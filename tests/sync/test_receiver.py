@@ -7,16 +7,37 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from device.audit.entry import digest
 from device.audit.signing import DeviceSigner
-from device.sync.central_store import CentralStore, SqliteBackend
+from device.sync.central_store import CentralStore, PostgresBackend, SqliteBackend
 from device.sync.protocol import ACK_GAP, ACK_OK, ACK_REJECTED, Batch
 from device.sync.receiver import Receiver
 from device.sync.registry import Registry
 from tests.sync.conftest import DEVICE, fill
+from tests.sync.postgres import Postgres, postgres_bin
 
 
-@pytest.fixture
-def central(tmp_path):
-    store = CentralStore(SqliteBackend(tmp_path / "central.db"))
+@pytest.fixture(scope="module")
+def postgres():
+    bindir = postgres_bin()
+    if bindir is None:
+        pytest.skip("Debian's postgresql package is not installed: PostgreSQL backend not tested")
+    server = Postgres(bindir)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def central(request, tmp_path):
+    if request.param == "sqlite":
+        store = CentralStore(SqliteBackend(tmp_path / "central.db"))
+    else:
+        backend = PostgresBackend(request.getfixturevalue("postgres").dsn)
+        conn = backend.connect()
+        for table in ("audit_entries", "audit_heads", "audit_rejects"):
+            conn.cursor().execute(f"DROP TABLE IF EXISTS {table}")
+        conn.commit()
+        conn.close()
+        store = CentralStore(backend)
     yield store
     store.close()
 
@@ -71,9 +92,7 @@ def test_a_forged_entry_is_refused(audit, receiver, central):
     payload = Batch(DEVICE, forged, 5, entries[-1].hash, audit.signer.sign_head(5, entries[-1].hash)).encode()
     assert receiver.handle(DEVICE, payload).status == ACK_REJECTED
     rehashed = [*entries[:2], type(entries[2]).from_body(body, digest(body)), *entries[3:]]
-    payload = Batch(
-        DEVICE, rehashed, 5, entries[-1].hash, audit.signer.sign_head(5, entries[-1].hash)
-    ).encode()
+    payload = Batch(DEVICE, rehashed, 5, entries[-1].hash, audit.signer.sign_head(5, entries[-1].hash)).encode()
     assert receiver.handle(DEVICE, payload).status == ACK_REJECTED
     assert kinds(central) == [("forged", 3), ("broken-chain", 4)]
     assert central.entries(DEVICE) == []

@@ -1,0 +1,54 @@
+"""A throwaway PostgreSQL server from Debian's ``postgresql`` package, on a free loopback port."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from tests.sync.broker import free_port, wait_for_port
+
+
+def postgres_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+    return Path(found[-1]).parent if found else None
+
+
+class Postgres:
+    def __init__(self, bindir: Path):
+        self.bindir = bindir
+        # Under /tmp, not pytest's 0700 tmp dir: the server runs as 'postgres' when we are root.
+        self.folder = Path(tempfile.mkdtemp(prefix="fieldface-pg-"))
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self._as:
+            shutil.chown(self.folder, "postgres", "postgres")
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        data = self.folder / "data"
+        subprocess.run([*self._as, str(self.bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+                       check=True, capture_output=True, timeout=120)  # fmt: skip
+        self.proc = subprocess.Popen(
+            [*self._as, str(self.bindir / "postgres"), "-D", str(data), "-k", str(self.folder),
+             "-h", "127.0.0.1", "-p", str(self.port), "-c", "fsync=on"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for_port(self.port, timeout=30)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()  # runuser passes SIGTERM on: a "smart" shutdown
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -2,7 +2,12 @@
 
 libjpeg ("Premature end of JPEG file"), libpng and the TFLite runtime ("INFO: Created TensorFlow
 Lite XNNPACK delegate") write straight to fd 2, where Python's ``sys.stderr`` cannot intercept them.
-The CLI promises one line on stderr per failure, so their chatter goes to the debug log instead.
+The CLI promises one line on stderr per failure, so their chatter goes to the debug log instead;
+decode.py also reads libjpeg's "premature end" warning from it to refuse a truncated JPEG.
+
+The cost: fd 2 is process-wide, so while a block runs (a model load, or one image decode: a few
+milliseconds to ~0.2 s for a 24-megapixel JPEG) whatever another thread writes to fd 2 lands in the
+same capture and is logged at debug level too, and concurrent decodes take turns.
 """
 
 from __future__ import annotations

@@ -23,13 +23,15 @@ from device.errors import FieldfaceError, UsageError
 
 log = logging.getLogger("fieldface")
 
-# The web UI registers ``serve`` here too: the CLI is a door like the web, so it may name it;
-# the domain packages under device/ never import web/.
+# The web UI registers ``serve`` here too, and the hooks service ``hooks``: the CLI is a door like
+# the web, so it may name them; the domain packages under device/ never import web/ or firmware_hooks/.
 COMMAND_MODULES = (
     "device.commands.store",
     "device.commands.vision",
     "device.commands.audit",
     "device.commands.sync",
+    "device.commands.appliance",
+    "firmware_hooks.commands",
     "web.commands",
 )
 

@@ -61,3 +61,13 @@ class SyncError(FieldfaceError):
     """Audit entries could not be delivered to, or received from, the central side."""
 
     exit_code = 7
+
+
+class CameraError(FieldfaceError):
+    """The camera is not configured, missing, busy (owned by another process) or gives no picture."""
+
+    exit_code = 8
+
+
+class WipedError(StoreError):
+    """The data dir was crypto-erased (panic wipe): its key slots are gone for good."""

@@ -28,6 +28,7 @@ log = logging.getLogger("fieldface")
 COMMAND_MODULES = (
     "device.commands.store",
     "device.commands.vision",
+    "device.commands.gallery",
     "device.commands.audit",
     "device.commands.sync",
     "device.commands.appliance",

@@ -225,6 +225,47 @@ class HooksConfig(Section):
     poll_s: Annotated[float, Field(gt=0, le=1)] = 0.2
 
 
+class GalleryConfig(Section):
+    """Enrollment rules and the vector index (USearch) over the encrypted gallery."""
+
+    default_gallery: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = "default"
+    # The worst probe-quality verdict still accepted for enrollment without --force.
+    enroll_min_quality: Literal["pass", "warn"] = "pass"
+    # Default retention of a new subject when none is given (days); 0 = until deleted by hand.
+    retain_days: Annotated[int, Field(ge=0, le=36_500)] = 0
+    # f16 keeps recall (see notes) at half the memory of f32; i8 loses recall to quantisation.
+    index_dtype: Literal["f16", "f32"] = "f16"
+    # At or below this many vectors, brute force over the index is exact and about as fast as the
+    # graph (about 1 ms for 10k on a Pi-class core); above it, HNSW.
+    exact_search_max: Annotated[int, Field(ge=0, le=10_000_000)] = 10_000
+    hnsw_connectivity: Annotated[int, Field(ge=4, le=64)] = 16
+    hnsw_expansion_add: Annotated[int, Field(ge=8, le=1024)] = 128
+    hnsw_expansion_search: Annotated[int, Field(ge=8, le=1024)] = 128
+    index_threads: Annotated[int, Field(ge=1, le=16)] = 2
+
+
+class SearchConfig(Section):
+    """Investigation-mode search: what a search must state, and how results are presented."""
+
+    # The offence categories this agency allows searches for; a search names one of them.
+    offense_categories: Annotated[list[Annotated[str, Field(min_length=1, max_length=80)]], Field(min_length=1)] = [
+        "homicide",
+        "robbery",
+        "sexual-offense",
+        "kidnapping",
+        "missing-person",
+        "assault",
+        "burglary",
+        "fraud",
+    ]
+    top_k: Annotated[int, Field(ge=1, le=200)] = 20
+    # Candidates at or above this cosine similarity are shown as "worth examining", apart from
+    # the rest; device/gallery/scores.py says what a score means in false-match terms.
+    worth_examining: Annotated[float, Field(ge=-1, le=1)] = 0.40
+    # How long a probe image is kept with its search (days), unless its case is on legal hold.
+    probe_retain_days: Annotated[int, Field(ge=1, le=36_500)] = 365
+
+
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -240,6 +281,8 @@ class Config(Section):
     camera: CameraConfig = CameraConfig()
     gpio: GpioConfig = GpioConfig()
     hooks: HooksConfig = HooksConfig()
+    gallery: GalleryConfig = GalleryConfig()
+    search: SearchConfig = SearchConfig()
     logging: LoggingConfig = LoggingConfig()
 
 

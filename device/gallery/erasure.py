@@ -1,0 +1,112 @@
+"""Erasure and retention: a deleted subject leaves no image, embedding or index entry behind.
+
+Deleting a subject removes its rows in one transaction (images and embeddings cascade), with
+``secure_delete`` on so the freed pages are zeroed, then checkpoints the WAL so no old page copy
+survives there, then removes the vectors from the index and rewrites the sealed index file at once
+(device/gallery/index.py proves the vector bytes are gone before it writes).
+
+``purge`` applies retention: subjects past their retain-until date are deleted the same way; probe
+images past theirs are erased from their search (the search record and its audit entry stay),
+except for cases on legal hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from device.audit import Draft
+from device.errors import UsageError
+from device.gallery.records import bump_version, get_subject
+
+
+@dataclass
+class PurgeReport:
+    subjects: list[int] = field(default_factory=list)
+    probes: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)  # probes kept because their case is on hold
+    dry_run: bool = False
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def delete_subject(gallery, subject_id: int, actor, reason: str, action: str = "gallery.delete_subject") -> dict:
+    if not (reason or "").strip():
+        raise UsageError("deleting a subject needs a reason, which is recorded")
+    with gallery.store.connection() as conn:
+        subject = get_subject(conn, subject_id)
+        with gallery.store.transaction(conn):
+            gallery_id = conn.execute("SELECT gallery_id FROM subjects WHERE id = ?", (subject_id,)).fetchone()[0]
+            embedding_ids = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT e.id FROM embeddings e JOIN face_images f ON f.id = e.image_id WHERE f.subject_id = ?",
+                    (subject_id,),
+                )
+            ]
+            images = conn.execute("SELECT count(*) FROM face_images WHERE subject_id = ?", (subject_id,)).fetchone()[0]
+            conn.execute("DELETE FROM subjects WHERE id = ?", (subject_id,))
+            version = bump_version(conn, gallery_id)
+            details = {"gallery": subject.gallery, "images": images, "embeddings": len(embedding_ids),
+                       "reason": reason.strip()[:200]}  # fmt: skip
+            gallery.audit.append_in(conn, [Draft(action, actor.name, actor.role, f"subject:{subject_id}",
+                                                 details=details)])  # fmt: skip
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        index = gallery.index(conn, gallery_id)
+        index.apply(conn, {}, embedding_ids, version)
+        # Index files of this gallery for other models would keep the erased vectors until their
+        # next use: remove them now; they are rebuilt from the database when needed.
+        for other in gallery.store.cache_dir.glob(f"index-g{gallery_id}-*.sealed"):
+            if other != index.path:
+                other.unlink()
+    return {"subject_id": subject_id, "gallery": subject.gallery, "images": images, "embeddings": len(embedding_ids)}
+
+
+def purge(gallery, actor, today: date | None = None, dry_run: bool = False) -> PurgeReport:
+    today_s = (today or date.today()).isoformat()
+    report = PurgeReport(dry_run=dry_run)
+    with gallery.store.connection() as conn:
+        report.subjects = [
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM subjects WHERE retain_until IS NOT NULL AND retain_until < ? ORDER BY id", (today_s,)
+            )
+        ]
+        due = conn.execute(
+            "SELECT s.id, c.legal_hold FROM searches s JOIN cases c ON c.case_id = s.case_id"
+            " WHERE s.probe_image IS NOT NULL AND s.retain_until < ? ORDER BY s.id",
+            (today_s,),
+        ).fetchall()
+    report.probes = [sid for sid, hold in due if not hold]
+    report.held = [sid for sid, hold in due if hold]
+    if dry_run:
+        return report
+    for subject_id in report.subjects:
+        delete_subject(gallery, subject_id, actor, f"retention: retain-until before {today_s}", "purge.subject")
+    if report.probes or report.held:
+        with gallery.store.connection() as conn:
+            with gallery.store.transaction(conn):
+                conn.executemany(
+                    "UPDATE searches SET probe_image = NULL, purged_at = ? WHERE id = ?",
+                    [(gallery.now(), sid) for sid in report.probes],
+                )
+                details = {"searches": report.probes[:500], "count": len(report.probes),
+                           "held": report.held[:500], "before": today_s}  # fmt: skip
+                gallery.audit.append_in(conn, [Draft("purge.probes", actor.name, actor.role, details=details)])
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return report
+
+
+def set_legal_hold(gallery, case: str, hold: bool, actor, reason: str) -> None:
+    if not (reason or "").strip():
+        raise UsageError("a legal hold change needs a reason, which is recorded")
+    with gallery.store.connection() as conn, gallery.store.transaction(conn):
+        found = conn.execute("UPDATE cases SET legal_hold = ? WHERE case_id = ?", (int(hold), case)).rowcount
+        if not found:
+            raise UsageError(f"no case {case!r} on this unit")
+        gallery.audit.append_in(
+            conn,
+            [Draft("case.legal_hold", actor.name, actor.role, f"case:{case}", case,
+                   details={"hold": hold, "reason": reason.strip()[:200]})],
+        )  # fmt: skip

@@ -1,0 +1,83 @@
+"""The gallery as one service: the store, the recognizer, the audit log and the open indexes.
+
+CLI and web both go through ``Gallery``; every rule about enrolling, searching and erasing lives
+in the modules it delegates to (enroll, search, erasure), never in a door.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from device.audit import AuditLog
+from device.config import Config
+from device.gallery import enroll, erasure, search
+from device.gallery.index import GalleryIndex, Progress
+from device.gallery.records import require_gallery
+from device.store.db import utc_now
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something, as the audit log names them."""
+
+    name: str
+    role: str
+
+
+class Gallery:
+    def __init__(self, store, recognizer, config: Config, audit: AuditLog | None = None, clock=utc_now):
+        self.store = store
+        self.recognizer = recognizer
+        self.config = config
+        self.audit = audit or AuditLog(store)
+        self.now = clock
+        self._indexes: dict[tuple[int, str], GalleryIndex] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return self.recognizer.model_id
+
+    @property
+    def ndim(self) -> int:
+        return self.recognizer.embedder.dimensions
+
+    def index(self, conn, gallery_id: int, progress: Progress | None = None) -> GalleryIndex:
+        """The index of ``gallery_id`` for the current model, synced with the database."""
+        key = (gallery_id, self.model_id)
+        with self._lock:
+            index = self._indexes.get(key)
+            if index is None:
+                index = GalleryIndex(self.store, gallery_id, self.model_id, self.ndim, self.config.gallery)
+                self._indexes[key] = index
+        index.sync(conn, progress)
+        return index
+
+    def flush_indexes(self) -> None:
+        """Write every index with changes not yet on disk (after bulk enrollment)."""
+        with self.store.connection() as conn:
+            for index in list(self._indexes.values()):
+                index.flush(conn)
+
+    def index_for(self, gallery: str, progress: Progress | None = None) -> GalleryIndex:
+        with self.store.connection() as conn:
+            return self.index(conn, require_gallery(conn, gallery).id, progress)
+
+    # The work itself lives in one module per capability (enroll, search, erasure); these are the
+    # doors' entry points, so the CLI and the web call the same code.
+
+    def enroll(self, info, images, actor: Actor, force_reason=None, progress=None, persist_index=True):
+        return enroll.enroll(self, info, images, actor, force_reason, progress, persist_index)
+
+    def search(self, probe: bytes, request, actor: Actor):
+        return search.search(self, probe, request, actor)
+
+    def delete_subject(self, subject_id: int, actor: Actor, reason: str) -> dict:
+        return erasure.delete_subject(self, subject_id, actor, reason)
+
+    def purge(self, actor: Actor, today=None, dry_run: bool = False):
+        return erasure.purge(self, actor, today, dry_run)
+
+    def set_legal_hold(self, case: str, hold: bool, actor: Actor, reason: str) -> None:
+        erasure.set_legal_hold(self, case, hold, actor, reason)

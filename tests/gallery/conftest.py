@@ -1,0 +1,73 @@
+"""Gallery fixtures: a real store, the real models, and helpers to read what is on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from device.gallery import Actor, Gallery, SubjectInfo
+from device.keys import Purpose
+from device.store.db import DB_FILE
+from device.vision import Recognizer
+from tests.vision.conftest import encode, photo_bytes, photo_rgb, vision_config
+
+EXAMINER = Actor("examiner1", "examiner")
+
+
+@pytest.fixture(scope="session")
+def recognizer() -> Recognizer:
+    return Recognizer.from_config(vision_config())
+
+
+@pytest.fixture
+def gallery(store, recognizer, fast_config) -> Gallery:
+    return Gallery(store, recognizer, fast_config)
+
+
+def subject(name: str, gallery: str = "default", **kw) -> SubjectInfo:
+    return SubjectInfo(name, "test: consented volunteer", gallery, **kw)
+
+
+def enroll_people(gallery: Gallery) -> dict[str, int]:
+    """Two photos of one person and one of another; returns subject ids by name."""
+    a = gallery.enroll(subject("Person A", reference="A-1"),
+                       [("obama.jpg", photo_bytes("obama.jpg")), ("obama3.jpg", photo_bytes("obama3.jpg"))],
+                       EXAMINER)  # fmt: skip
+    b = gallery.enroll(subject("Person B"), [("biden.jpg", photo_bytes("biden.jpg"))], EXAMINER)
+    assert len(a.enrolled) == 2 and len(b.enrolled) == 1, (a, b)
+    return {"A": a.enrolled[0].subject_id, "B": b.enrolled[0].subject_id}
+
+
+def two_faces() -> bytes:
+    left, right = photo_rgb("obama.jpg"), photo_rgb("biden.jpg")
+    h = min(left.shape[0], right.shape[0])
+    scale = lambda img: cv2.resize(img, (int(img.shape[1] * h / img.shape[0]), h))  # noqa: E731
+    return encode(np.hstack([scale(left), scale(right)]), ".jpg")
+
+
+def blurred(name: str, sigma: float = 12) -> bytes:
+    return encode(cv2.GaussianBlur(photo_rgb(name), (0, 0), sigma), ".jpg")
+
+
+def decrypted_pages(store) -> bytes:
+    """Every page of the database file decrypted by hand (AES-256-CBC, SQLCipher 4 layout), free
+    pages included: what an attacker holding the key would see, beyond what SQL returns."""
+    with store.connection() as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw = (store.data_dir / DB_FILE).read_bytes()
+    key, size, reserve = store.keyring.subkey(Purpose.DATABASE), 4096, 80
+    out = []
+    for offset in range(0, len(raw), size):
+        page = raw[offset : offset + size]
+        start = 16 if offset == 0 else 0  # page 1 starts with the salt
+        decryptor = Cipher(algorithms.AES(key), modes.CBC(page[size - reserve : size - reserve + 16])).decryptor()
+        out.append(decryptor.update(page[start : size - reserve]) + decryptor.finalize())
+    return b"".join(out)
+
+
+def repo_file(name: str) -> Path:
+    return Path(__file__).resolve().parent.parent / "data" / name

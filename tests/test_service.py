@@ -78,7 +78,7 @@ def test_sigterm_sets_the_stop_event():
 # ---- lock state ---------------------------------------------------------------------------------
 
 
-def _passphrase_store(tmp_path, fast_config, passphrase="correct horse battery"):
+def _passphrase_store(tmp_path, fast_config, passphrase: str = "correct horse battery"):  # noqa: S107
     from device.store import init_data_dir
 
     store = init_data_dir(tmp_path / "pdata", MasterSecret(passphrase.encode(), "passphrase"), fast_config)

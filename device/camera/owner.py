@@ -94,7 +94,10 @@ class CameraOwner:
 
     def _report(self, state: str, detail: str) -> None:
         if (state, detail) != (self._state, self._detail):
-            (log.info if state == "ok" else log.warning)("camera %s: %s", state, detail)
+            # A camera lost while in use is news for the journal; one missing from the start is
+            # already said by the caller (the CLI's error line, the UI's status).
+            lost = state == "unavailable" and self._state == "ok"
+            (log.warning if lost else log.info)("camera %s: %s", state, detail)
         self._state, self._detail = state, detail
 
     def _grab(self, method: str):

@@ -1,0 +1,97 @@
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from device.errors import UsageError
+from device.gallery import SearchRequest
+from device.gallery.index import MAGIC
+from device.keys import Purpose
+from device.store.sealed import unseal
+from tests.gallery.conftest import EXAMINER, decrypted_pages, enroll_people
+from tests.vision.conftest import photo_bytes
+
+REQ = dict(case="CASE-9", offense="assault", purpose="report 77", gallery="default")
+
+
+def unsealed_index(gallery) -> bytes:
+    data = gallery.index_for("default").path.read_bytes()
+    length = int.from_bytes(data[len(MAGIC) : len(MAGIC) + 4], "big")
+    header = data[len(MAGIC) + 4 : len(MAGIC) + 4 + length]
+    return unseal(gallery.store.keyring.subkey(Purpose.INDEX), data[len(MAGIC) + 4 + length :], header)
+
+
+def test_deleting_a_subject_erases_images_embeddings_and_index_entries(gallery):
+    ids = enroll_people(gallery)
+    image = photo_bytes("obama.jpg")
+    # Pieces of the compressed picture data (headers and Huffman tables are shared by many JPEGs).
+    pieces = [image[n : n + 64] for n in (len(image) // 3, len(image) // 2, len(image) - 200)]
+    assert not any(p in photo_bytes("biden.jpg") for p in pieces)
+    with gallery.store.connection() as conn:
+        rows = conn.execute(
+            "SELECT e.id, e.vector FROM embeddings e JOIN face_images f ON f.id = e.image_id WHERE f.subject_id = ?",
+            (ids["A"],),
+        ).fetchall()
+    keys = [r[0] for r in rows]
+    stored_f16 = [np.frombuffer(r[1], "<f4").astype(np.float16).tobytes() for r in rows]
+    # The scanners can fail: before deletion they find the bytes.
+    assert all(p in decrypted_pages(gallery.store) for p in pieces)
+    assert all(v in unsealed_index(gallery) for v in stored_f16)
+
+    result = gallery.delete_subject(ids["A"], EXAMINER, reason="court order 12")
+    assert result == {"subject_id": ids["A"], "gallery": "default", "images": 2, "embeddings": 2}
+
+    with gallery.store.connection() as conn:
+        assert conn.execute("SELECT count(*) FROM subjects WHERE id = ?", (ids["A"],)).fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM face_images").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM embeddings").fetchone() == (1,)
+        audit = conn.execute("SELECT object FROM audit_log WHERE action = 'gallery.delete_subject'").fetchall()
+    assert audit == [(f"subject:{ids['A']}",)]
+    pages = decrypted_pages(gallery.store)  # free pages too: secure_delete zeroed them
+    assert not any(p in pages for p in pieces)
+    assert b"Person A" not in pages
+    index = gallery.index_for("default")
+    assert not any(k in index for k in keys)
+    blob = unsealed_index(gallery)
+    assert not any(v in blob for v in stored_f16)
+    result = gallery.search(photo_bytes("obama2.jpg"), SearchRequest(**REQ), EXAMINER)
+    assert ids["A"] not in [c.subject_id for c in result.candidates]
+
+
+def test_deleting_needs_a_reason_and_an_existing_subject(gallery):
+    ids = enroll_people(gallery)
+    with pytest.raises(UsageError, match="needs a reason"):
+        gallery.delete_subject(ids["A"], EXAMINER, reason="")
+    with pytest.raises(UsageError, match="no subject 999"):
+        gallery.delete_subject(999, EXAMINER, reason="x")
+
+
+def test_purge_erases_what_is_past_retention_except_cases_on_hold(gallery):
+    ids = enroll_people(gallery)
+    held = gallery.search(photo_bytes("obama2.jpg"), SearchRequest(**REQ), EXAMINER)
+    other = gallery.search(photo_bytes("obama2.jpg"), SearchRequest(**{**REQ, "case": "CASE-10"}), EXAMINER)
+    gallery.set_legal_hold("CASE-9", True, EXAMINER, reason="appeal pending")
+    past = (date.today() - timedelta(days=1)).isoformat()
+    with gallery.store.transaction() as conn:  # as if time had passed
+        conn.execute("UPDATE subjects SET retain_until = ? WHERE id = ?", (past, ids["B"]))
+        conn.execute("UPDATE searches SET retain_until = ?", (past,))
+
+    dry = gallery.purge(EXAMINER, dry_run=True)
+    assert (dry.subjects, dry.probes, dry.held) == ([ids["B"]], [other.search_id], [held.search_id])
+    assert gallery.store.counts()["subjects"] == 2, "a dry run changes nothing"
+
+    report = gallery.purge(EXAMINER)
+    assert report.subjects == [ids["B"]]
+    with gallery.store.connection() as conn:
+        probes = dict(conn.execute("SELECT id, probe_image IS NOT NULL FROM searches"))
+        actions = [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE action LIKE 'purge.%' ORDER BY seq")]
+    assert probes == {held.search_id: 1, other.search_id: 0}
+    assert actions == ["purge.subject", "purge.probes"]
+    assert gallery.purge(EXAMINER).subjects == [], "purge is idempotent"
+
+
+def test_legal_hold_needs_a_known_case_and_a_reason(gallery):
+    with pytest.raises(UsageError, match="no case 'NOPE'"):
+        gallery.set_legal_hold("NOPE", True, EXAMINER, reason="x")
+    with pytest.raises(UsageError, match="needs a reason"):
+        gallery.set_legal_hold("NOPE", True, EXAMINER, reason=" ")

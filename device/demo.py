@@ -1,12 +1,17 @@
-"""The demo unit: a data dir with its own random key, made once, for trying the box out.
+"""The demo unit: a data dir with its own random key and a small gallery, made once.
 
 Layout: ``<dir>/key`` (the demo's key file, mode 0600) and ``<dir>/data`` (the data dir). The
 key sits next to the data only because this is a demo; a real unit keeps it in a TPM-sealed
 systemd credential or in a person's head.
+
+The demo gallery holds the MIT-licensed sample photos of the source tree's tests/data (see its
+README): two photos of one person and one of another. ``obama2.jpg`` (a third photo of the first
+person) and ``astronaut.png`` (someone not enrolled) are left out, to try searches with.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from pathlib import Path
 
@@ -15,7 +20,14 @@ from device.fsutil import write_atomic
 from device.keys import MasterSecret
 from device.store import Store, init_data_dir, is_data_dir, open_store
 
+log = logging.getLogger(__name__)
+
 DEMO_DEVICE_ID = "demo-unit"
+SAMPLE_PHOTOS = Path(__file__).resolve().parent.parent / "tests" / "data"
+DEMO_GALLERY = (
+    ("Sample person 1", "DEMO-0001", ("obama.jpg", "obama3.jpg")),
+    ("Sample person 2", "DEMO-0002", ("biden.jpg",)),
+)
 
 
 def ensure_demo(root: Path, config) -> Store:
@@ -29,4 +41,25 @@ def ensure_demo(root: Path, config) -> Store:
     secret = MasterSecret(key_path.read_bytes().strip(), "demo key file")
     if is_data_dir(data_dir):
         return open_store(data_dir, secret, config)
-    return init_data_dir(data_dir, secret, config, device_id=DEMO_DEVICE_ID)
+    store = init_data_dir(data_dir, secret, config, device_id=DEMO_DEVICE_ID)
+    enroll_demo_gallery(store, config)
+    return store
+
+
+def enroll_demo_gallery(store: Store, config, photos: Path = SAMPLE_PHOTOS) -> int:
+    """Enroll the sample photos (when the source tree is there); returns the images enrolled."""
+    from device.gallery import Actor, Gallery, SubjectInfo
+    from device.vision import Recognizer
+
+    if not photos.is_dir():
+        log.warning("no sample photos at %s: the demo gallery stays empty", photos)
+        return 0
+    gallery = Gallery(store, Recognizer.from_config(config.vision), config)
+    actor = Actor("demo-setup", "supervisor")
+    enrolled = 0
+    for name, reference, files in DEMO_GALLERY:
+        info = SubjectInfo(name, "demo: MIT-licensed sample photo", config.gallery.default_gallery, reference,
+                           "demo", "face_recognition 1.3.0 test images")  # fmt: skip
+        report = gallery.enroll(info, [(f, (photos / f).read_bytes()) for f in files], actor)
+        enrolled += len(report.enrolled)
+    return enrolled

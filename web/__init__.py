@@ -17,8 +17,12 @@ CSP = (
 )
 
 
-def create_app(store, config, test_config: dict | None = None) -> Flask:
-    """``store`` is an unlocked device.store.Store; ``config`` the validated device.config.Config."""
+def create_app(store, config, test_config: dict | None = None, appliance=None) -> Flask:
+    """``store`` is an unlocked device.store.Store; ``config`` the validated device.config.Config.
+
+    With ``appliance`` (a device.service.Appliance) the store is the appliance's: while the box is
+    locked only the unlock screen is served (web/unlock.py).
+    """
     app = Flask(__name__)
     app.config.update(
         FIELDFACE_STORE=store,
@@ -32,6 +36,10 @@ def create_app(store, config, test_config: dict | None = None) -> Flask:
     from web import status
 
     app.register_blueprint(status.bp)
+    if appliance is not None:
+        from web import unlock
+
+        unlock.attach(app, appliance)
 
     @app.context_processor
     def _globals():

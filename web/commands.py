@@ -19,6 +19,8 @@ def _bind(value: str) -> str:
 def register(sub) -> None:
     p = sub.add_parser("serve", help="unlock the store and serve the review UI")
     p.add_argument("--bind", type=_bind, metavar="HOST:PORT", help="address (default: web.bind in the config)")
+    p.add_argument("--unlock-screen", action="store_true",
+                   help="with no key or a locked box, serve the unlock screen instead of failing")  # fmt: skip
     p.set_defaults(handler=cmd_serve)
 
     p = sub.add_parser("demo", help="create (once) a demo data dir with its own key, and serve it")
@@ -30,6 +32,12 @@ def register(sub) -> None:
 def cmd_serve(ctx, args) -> int:
     from web.server import serve
 
+    if args.unlock_screen:  # the appliance's unit: a locked box waits for its passphrase
+        from device.service import Appliance
+
+        appliance = Appliance(ctx.data_dir, ctx.config, env=ctx.env)
+        appliance.start()
+        return serve(None, ctx.config, args.bind or ctx.config.web.bind, appliance=appliance)
     store = ctx.store  # unlock before serving: a wrong key fails here, in one line
     return serve(store, ctx.config, args.bind or ctx.config.web.bind)
 

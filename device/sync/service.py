@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from device import service as lifecycle
 from device.errors import SyncError
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,15 @@ def run_publisher(audit, cfg, once_timeout: float | None = None, stop: threading
     target, _ = audit.head()
     deadline = time.monotonic() + once_timeout if once_timeout is not None else None
     publisher.start()
+    # Under systemd: a lock of the box stops this process (its keys go with it); READY once
+    # unlocked and started; each loop turn read the store, so it feeds the watchdog.
+    lockdown = lifecycle.lockdown_from_env()
+    if lockdown is not None and once_timeout is None:
+        lifecycle.stop_on_lockdown(lockdown, stop)
+    lifecycle.ready("delivering audit entries")
     try:
         while not stop.is_set():
+            lifecycle.watchdog_ping()
             if deadline is not None and publisher.acked >= target:
                 log.info("delivered up to seq %d", publisher.acked)
                 return 0

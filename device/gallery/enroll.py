@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -126,34 +127,61 @@ def enroll(
         raise UsageError("--force needs a reason, which is recorded")
     report = EnrollReport()
     index = None
-    for label, data in images:
-        outcome, index = _enroll_one(gallery, info, label, data, actor, force_reason, index)
-        report.outcomes.append(outcome)
-        if progress:
-            progress(outcome)
-    if index is not None and persist_index:
-        with gallery.store.connection() as conn:
+    # One connection for the whole run (opening one costs about as much as a small insert), and
+    # the next image is analysed on a worker thread while this one commits: TFLite and fsync both
+    # release the GIL, so recognition and the durable write overlap.
+    with gallery.store.connection() as conn, ThreadPoolExecutor(max_workers=1) as pool:
+
+        def prepare(label: str, data: bytes) -> _Pending:
+            sha = hashlib.sha256(data).hexdigest()
+            duplicate = _duplicate_of(conn, info.gallery, sha)
+            future = None if duplicate else pool.submit(_check_image, gallery, data, force_reason)
+            return _Pending(label, data, sha, future)
+
+        queue = iter(images)
+        upcoming = next((prepare(*item) for item in queue), None)
+        while upcoming is not None:
+            current = upcoming
+            upcoming = next((prepare(*item) for item in queue), None)
+            outcome, index = _enroll_one(gallery, conn, info, current, actor, force_reason, index)
+            report.outcomes.append(outcome)
+            if progress:
+                progress(outcome)
+        if index is not None and persist_index:
             index.flush(conn)
     return report
 
 
-def _enroll_one(gallery, info, label, data, actor, force_reason, index):
-    sha = hashlib.sha256(data).hexdigest()
-    with gallery.store.connection() as conn:
-        row = conn.execute(
-            "SELECT f.subject_id FROM face_images f JOIN galleries g ON g.id = f.gallery_id "
-            "WHERE g.name = ? AND f.sha256 = ?",
-            (info.gallery, sha),
-        ).fetchone()
-    if row:
-        return ImageOutcome(label, "skipped", f"duplicate: already enrolled (subject {row[0]})", row[0]), index
-    checked = _check_image(gallery, data, force_reason)
+@dataclass
+class _Pending:
+    label: str
+    data: bytes
+    sha: str
+    check: Future | None  # None: a duplicate, not analysed
+
+
+def _duplicate_of(conn, gallery_name: str, sha: str) -> int | None:
+    row = conn.execute(
+        "SELECT f.subject_id FROM face_images f JOIN galleries g ON g.id = f.gallery_id"
+        " WHERE g.name = ? AND f.sha256 = ?",
+        (gallery_name, sha),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _enroll_one(gallery, conn, info, pending: _Pending, actor, force_reason, index):
+    label, data, sha = pending.label, pending.data, pending.sha
+    # Checked again at commit time: the same bytes may come twice in one run.
+    duplicate = _duplicate_of(conn, info.gallery, sha)
+    if duplicate is not None:
+        return ImageOutcome(label, "skipped", f"duplicate: already enrolled (subject {duplicate})", duplicate), index
+    checked = pending.check.result() if pending.check else _check_image(gallery, data, force_reason)
     if isinstance(checked, str):
         return ImageOutcome(label, "skipped", checked), index
     face, embedding, analysis = checked
     forced = force_reason.strip() if force_reason and face.quality.verdict != "pass" else None
     now = gallery.now()
-    with gallery.store.connection() as conn, gallery.store.transaction(conn):
+    with gallery.store.transaction(conn):
         gal = ensure_gallery(conn, info.gallery, now)
         subject_id = _find_subject(conn, gal.id, info)
         created = subject_id is None
@@ -182,8 +210,7 @@ def _enroll_one(gallery, info, label, data, actor, force_reason, index):
             conn, [Draft("gallery.enroll", actor.name, actor.role, f"subject:{subject_id}/image:{image_id}",
                          details=details)]
         )  # fmt: skip
-    with gallery.store.connection() as conn:
-        index = gallery.index(conn, gal.id) if index is None else index
-        index.apply(conn, {embedding_id: embedding.vector}, [], version, persist=False)
+    index = gallery.index(conn, gal.id) if index is None else index
+    index.apply(conn, {embedding_id: embedding.vector}, [], version, persist=False)
     reason = f"forced: {forced}" if forced else ""
     return ImageOutcome(label, "enrolled", reason, subject_id, image_id), index

@@ -359,18 +359,27 @@ def crypto_erase(data_dir: Path, extra_files: Iterable[Path] = ()) -> list[Path]
     destroyed = []
     for path in [data_dir / "keyslots", *map(Path, extra_files)]:
         try:
-            size = path.stat().st_size
+            _destroy(path)
         except FileNotFoundError:
             continue
-        with open(path, "r+b", buffering=0) as f:
-            f.write(os.urandom(max(size, 1)))
-            os.fsync(f.fileno())
-        path.unlink()
-        fsync_dir(path.parent)
+        except OSError as exc:
+            if path.name == "keyslots" and path.parent == data_dir:
+                raise
+            log.error("panic wipe: could not destroy %s: %s", path, exc.strerror)
+            continue
         destroyed.append(path)
     # Says why the data dir no longer opens, instead of "not a data dir".
     write_atomic(data_dir / "wiped", f"crypto-erased at {_utc_now()}\n".encode(), mode=0o600)
     return destroyed
+
+
+def _destroy(path: Path) -> None:
+    size = path.stat().st_size
+    with open(path, "r+b", buffering=0) as f:
+        f.write(os.urandom(max(size, 1)))
+        os.fsync(f.fileno())
+    path.unlink()
+    fsync_dir(path.parent)
 
 
 def watch_lockdown(appliance: Appliance, stop: threading.Event, poll_s: float,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
+from device.vision.native_stderr import stderr_is_ours
+
 
 class ProgressBar:
     def __init__(self, total: int, label: str, stream=None, width: int = 30):
@@ -17,6 +19,11 @@ class ProgressBar:
         self._last_decile = -1
 
     def update(self, done: int, note: str = "") -> None:
+        # Decodes on worker threads briefly capture fd 2 (device/vision/native_stderr.py).
+        with stderr_is_ours():
+            self._draw(done, note)
+
+    def _draw(self, done: int, note: str) -> None:
         fraction = done / self.total if self.total else 1.0
         rate = done / max(time.monotonic() - self.started, 1e-6)
         text = f"{self.label} {done}/{self.total} ({rate:.1f}/s){'  ' + note if note else ''}"

@@ -25,6 +25,13 @@ _lock = threading.Lock()
 
 
 @contextlib.contextmanager
+def stderr_is_ours():
+    """Hold fd 2 for a write of our own (a progress line) so no capture can swallow it."""
+    with _lock:
+        yield
+
+
+@contextlib.contextmanager
 def native_stderr_to_log(what: str):
     """Within the block, fd 2 goes to a temporary file whose lines are logged at debug level.
 

@@ -326,6 +326,19 @@ class HooksConfig(Section):
     poll_s: Annotated[float, Field(gt=0, le=1)] = 0.2
 
 
+class PolicyConfig(Section):
+    """Start-up defaults of the agency policy a supervisor may change at run time (device/policy.py)."""
+
+    # CJIS Security Policy 5.4 asks for audit records to be kept at least one year.
+    audit_retain_days: Annotated[int, Field(ge=365, le=36_500)] = 365
+    # The enhancement step (crop, level, brightness/contrast, denoise) of the workflow.
+    enhancement_allowed: bool = True
+    # The peer reviewer does not see the examiner's disposition before recording their own.
+    blind_review: bool = True
+    # How long a user's recorded training stays valid for searching and reviewing (days).
+    training_valid_days: Annotated[int, Field(ge=1, le=3650)] = 365
+
+
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -346,6 +359,7 @@ class Config(Section):
     hooks: HooksConfig = HooksConfig()
     gallery: GalleryConfig = GalleryConfig()
     search: SearchConfig = SearchConfig()
+    policy: PolicyConfig = PolicyConfig()
     logging: LoggingConfig = LoggingConfig()
 
 

@@ -21,6 +21,7 @@ from device.audit import Draft
 from device.errors import UsageError
 from device.gallery.index import vector_to_blob
 from device.gallery.records import bump_version, ensure_gallery, parse_date, to_json
+from device.policy import Policy
 
 VERDICT_RANK = {"pass": 0, "warn": 1, "fail": 2}
 
@@ -95,7 +96,7 @@ def _find_subject(conn, gallery_id: int, info: SubjectInfo) -> int | None:
     return row[0] if row else None
 
 
-def _check_image(gallery, data: bytes, force_reason: str | None):
+def _check_image(gallery, data: bytes, force_reason: str | None, policy: Policy):
     """(face, embedding, analysis) or the reason to skip this image."""
     from device.errors import ImageError, NoFaceError
 
@@ -105,8 +106,8 @@ def _check_image(gallery, data: bytes, force_reason: str | None):
         return str(exc)
     if len(analysis.faces) > 1:
         return f"{len(analysis.faces)} faces in the picture: enroll a crop showing only this person"
-    face = analysis.faces[0]
-    bar = gallery.config.gallery.enroll_min_quality
+    face = policy.reassess(analysis.faces[0])
+    bar = policy.enroll_min_quality
     if VERDICT_RANK[face.quality.verdict] > VERDICT_RANK[bar] and not force_reason:
         return f"quality {face.quality.verdict} (below the enrollment bar '{bar}'): " + "; ".join(face.quality.reasons)
     return face, gallery.recognizer.embed(face), analysis
@@ -122,7 +123,9 @@ def enroll(
     persist_index: bool = True,
 ) -> EnrollReport:
     """Enroll ``images`` (label, bytes) for one subject. Skips are reported, not raised."""
-    info = info.checked(gallery.config.gallery.retain_days, date.today())
+    # The bar, its thresholds and the default retention: the policy in force (device/policy.py).
+    policy = Policy.load(gallery.store, gallery.config)
+    info = info.checked(policy.gallery_retain_days, date.today())
     if force_reason is not None and not force_reason.strip():
         raise UsageError("--force needs a reason, which is recorded")
     report = EnrollReport()
@@ -135,7 +138,7 @@ def enroll(
         def prepare(label: str, data: bytes) -> _Pending:
             sha = hashlib.sha256(data).hexdigest()
             duplicate = _duplicate_of(conn, info.gallery, sha)
-            future = None if duplicate else pool.submit(_check_image, gallery, data, force_reason)
+            future = None if duplicate else pool.submit(_check_image, gallery, data, force_reason, policy)
             return _Pending(label, data, sha, future)
 
         queue = iter(images)
@@ -143,7 +146,7 @@ def enroll(
         while upcoming is not None:
             current = upcoming
             upcoming = next((prepare(*item) for item in queue), None)
-            outcome, index = _enroll_one(gallery, conn, info, current, actor, force_reason, index)
+            outcome, index = _enroll_one(gallery, conn, info, current, actor, force_reason, index, policy)
             report.outcomes.append(outcome)
             if progress:
                 progress(outcome)
@@ -169,13 +172,13 @@ def _duplicate_of(conn, gallery_name: str, sha: str) -> int | None:
     return row[0] if row else None
 
 
-def _enroll_one(gallery, conn, info, pending: _Pending, actor, force_reason, index):
+def _enroll_one(gallery, conn, info, pending: _Pending, actor, force_reason, index, policy):
     label, data, sha = pending.label, pending.data, pending.sha
     # Checked again at commit time: the same bytes may come twice in one run.
     duplicate = _duplicate_of(conn, info.gallery, sha)
     if duplicate is not None:
         return ImageOutcome(label, "skipped", f"duplicate: already enrolled (subject {duplicate})", duplicate), index
-    checked = pending.check.result() if pending.check else _check_image(gallery, data, force_reason)
+    checked = pending.check.result() if pending.check else _check_image(gallery, data, force_reason, policy)
     if isinstance(checked, str):
         return ImageOutcome(label, "skipped", checked), index
     face, embedding, analysis = checked

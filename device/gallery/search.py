@@ -1,7 +1,7 @@
 """Investigation-mode search: one still probe, a stated reason, a ranked list of candidates.
 
 The rules, in the one place every door goes through:
-* a case number, an offence category the agency allows (``search.offense_categories``) and a
+* a case number, an offence category the agency allows (policy ``search.offense_categories``) and a
   stated purpose / legal authority are mandatory;
 * a probe with several faces needs the user to choose one;
 * a probe whose chosen face fails the quality assessment is refused (and the refusal recorded)
@@ -9,6 +9,9 @@ The rules, in the one place every door goes through:
 * the result is the top K candidates with their scores and band, never "a match";
 * the search, its probe (kept encrypted for ``search.probe_retain_days``), the gallery version,
   the model and the candidate list are written with the audit entry in one transaction.
+
+Categories, K, the line, probe retention and quality thresholds are the policy in force
+(device/policy.py: config defaults overlaid by a supervisor's recorded changes).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from device.audit import Draft
 from device.errors import UsageError
 from device.gallery import scores
 from device.gallery.records import require_gallery, to_json
+from device.policy import Policy
 
 CASE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/:-]{0,63}$")
 
@@ -124,19 +128,20 @@ def _record_refusal(gallery, req: SearchRequest, probe_sha: str, reasons: list[s
 
 
 def search(gallery, probe: bytes, req: SearchRequest, actor) -> SearchResult:
-    req = check_request(req, gallery.config)
+    policy = Policy.load(gallery.store, gallery.config)
+    req = check_request(req, policy.config)
     started = gallery.now()
     probe_sha = hashlib.sha256(probe).hexdigest()
     with gallery.store.connection() as conn:
         gal = require_gallery(conn, req.gallery)
     analysis = gallery.recognizer.analyze(probe)
-    face = _choose_face(analysis, req.face_index)
+    face = policy.reassess(_choose_face(analysis, req.face_index))
     override = (req.quality_override or "").strip() or None
     if face.quality.verdict == "fail" and not override:
         _record_refusal(gallery, req, probe_sha, face.quality.reasons, actor)
         raise UsageError("the probe fails the quality assessment: " + "; ".join(face.quality.reasons))
     embedding = gallery.recognizer.embed(face)
-    line = gallery.config.search.worth_examining
+    line = policy.worth_examining
     with gallery.store.connection() as conn:
         _check_model(conn, gal.id, req.gallery, embedding.model_id)
         index = gallery.index(conn, gal.id)
@@ -145,7 +150,7 @@ def search(gallery, probe: bytes, req: SearchRequest, actor) -> SearchResult:
         exact = index.exact
         candidates = _candidates(conn, hits, line)[: req.top_k]
         finished = gallery.now()
-        retain = (date.today() + timedelta(days=gallery.config.search.probe_retain_days)).isoformat()
+        retain = (date.today() + timedelta(days=policy.probe_retain_days)).isoformat()
         with gallery.store.transaction(conn):
             version = conn.execute("SELECT version FROM galleries WHERE id = ?", (gal.id,)).fetchone()[0]
             conn.execute(

@@ -253,3 +253,15 @@ def rekey(data_dir: Path, current: MasterSecret, new: MasterSecret, config: Keys
         write_slots(data_dir, slots)
     finally:
         ring.wipe()
+
+
+def add_slot(data_dir: Path, current: MasterSecret, new: MasterSecret, config: KeysConfig) -> None:
+    """Add a slot for ``new`` beside the one ``current`` opens (e.g. a supervisor's passphrase
+    next to the TPM-sealed credential, so a tamper lock can be ended by a person)."""
+    ring, _ = unlock(data_dir, current)
+    try:
+        slots = read_slots(data_dir)
+        slots.append(make_slot(bytes(ring._root), new, config))
+        write_slots(data_dir, slots)
+    finally:
+        ring.wipe()

@@ -339,6 +339,38 @@ class PolicyConfig(Section):
     training_valid_days: Annotated[int, Field(ge=1, le=3650)] = 365
 
 
+class WorkflowConfig(Section):
+    """Users, sessions and the five-step review workflow (device/workflow)."""
+
+    # Argon2id for user passwords: OWASP's minimum (19 MiB, 2 passes) is about 0.1 s on a Pi 4,
+    # paid once per login; keys.argon2_* is the costlier unlock of the whole store.
+    argon2_memory_kib: Annotated[int, Field(ge=8, le=1024 * 1024)] = 19_456
+    argon2_iterations: Annotated[int, Field(ge=1, le=16)] = 2
+    min_password_length: Annotated[int, Field(ge=8, le=256)] = 10
+    # Consecutive failed logins before the account is locked for lockout_minutes.
+    max_failed_logins: Annotated[int, Field(ge=1, le=100)] = 5
+    lockout_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    # A shared touchscreen left alone logs its user out.
+    idle_timeout_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    session_max_hours: Annotated[int, Field(ge=1, le=72)] = 12
+    # The box serves plain HTTP on its own screen; set true behind a TLS proxy.
+    secure_cookies: bool = False
+    max_upload_mb: Annotated[int, Field(ge=1, le=200)] = 20
+
+
+class PolicyConfig(Section):
+    """Start-up defaults of the agency policy a supervisor may change at run time (device/policy.py)."""
+
+    # CJIS Security Policy 5.4 asks for audit records to be kept at least one year.
+    audit_retain_days: Annotated[int, Field(ge=365, le=36_500)] = 365
+    # The enhancement step (crop, level, brightness/contrast, denoise) of the workflow.
+    enhancement_allowed: bool = True
+    # The peer reviewer does not see the examiner's disposition before recording their own.
+    blind_review: bool = True
+    # How long a user's recorded training stays valid for searching and reviewing (days).
+    training_valid_days: Annotated[int, Field(ge=1, le=3650)] = 365
+
+
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -359,6 +391,7 @@ class Config(Section):
     hooks: HooksConfig = HooksConfig()
     gallery: GalleryConfig = GalleryConfig()
     search: SearchConfig = SearchConfig()
+    workflow: WorkflowConfig = WorkflowConfig()
     policy: PolicyConfig = PolicyConfig()
     logging: LoggingConfig = LoggingConfig()
 

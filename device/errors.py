@@ -71,3 +71,19 @@ class CameraError(FieldfaceError):
 
 class WipedError(StoreError):
     """The data dir was crypto-erased (panic wipe): its key slots are gone for good."""
+
+
+class AuthError(FieldfaceError):
+    """A login that failed: unknown user, wrong password, locked out or disabled account."""
+
+    exit_code = 9
+
+
+class NotAllowedError(FieldfaceError):
+    """A workflow rule refuses this user this action (role, training, ownership, two-person rule)."""
+
+    exit_code = 10
+
+
+class StepError(UsageError):
+    """A workflow action out of order: the examination is not at the step the action belongs to."""

@@ -127,7 +127,9 @@ def _record_refusal(gallery, req: SearchRequest, probe_sha: str, reasons: list[s
     )
 
 
-def search(gallery, probe: bytes, req: SearchRequest, actor) -> SearchResult:
+def search(gallery, probe: bytes, req: SearchRequest, actor, link=None) -> SearchResult:
+    """``link(conn, search_id)``, if given, runs inside the search's transaction and returns more
+    audit drafts: the workflow ties a search to its examination atomically (device/workflow)."""
     policy = Policy.load(gallery.store, gallery.config)
     req = check_request(req, policy.config)
     started = gallery.now()
@@ -181,9 +183,8 @@ def search(gallery, probe: bytes, req: SearchRequest, actor) -> SearchResult:
             }  # fmt: skip
             if override:
                 details["quality_override"] = override[:200]
-            gallery.audit.append_in(
-                conn, [Draft("search", actor.name, actor.role, f"search:{search_id}", req.case, "ok", details)]
-            )
+            drafts = [Draft("search", actor.name, actor.role, f"search:{search_id}", req.case, "ok", details)]
+            gallery.audit.append_in(conn, drafts + (link(conn, search_id) if link else []))
     return SearchResult(
         search_id, req.case, req.gallery, version, embedding.model_id, probe_sha,
         face.to_dict(), candidates, line, exact,

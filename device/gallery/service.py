@@ -70,8 +70,8 @@ class Gallery:
     def enroll(self, info, images, actor: Actor, force_reason=None, progress=None, persist_index=True):
         return enroll.enroll(self, info, images, actor, force_reason, progress, persist_index)
 
-    def search(self, probe: bytes, request, actor: Actor):
-        return search.search(self, probe, request, actor)
+    def search(self, probe: bytes, request, actor: Actor, link=None):
+        return search.search(self, probe, request, actor, link)
 
     def delete_subject(self, subject_id: int, actor: Actor, reason: str) -> dict:
         return erasure.delete_subject(self, subject_id, actor, reason)

@@ -1,0 +1,174 @@
+"""Step 3: the search on the (enhanced) probe, the candidates, and the examiner's analysis.
+
+* The search runs on the working image (the enhanced one, or the original if nothing was edited);
+  its hash is recorded on the examination in the same transaction as the search itself.
+* Candidates come with their score and what it means (device/gallery/scores.py); there is no
+  "match" anywhere: only possible lead / excluded / inconclusive, chosen by a person.
+* A disposition needs the whole morphological checklist (similar / dissimilar / not visible for
+  every feature) and a reason; the checklist and disposition commit with their audit entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from device.audit import Draft
+from device.errors import StepError, UsageError
+from device.gallery import Actor
+from device.gallery import scores as score_meaning
+from device.gallery.search import SearchRequest
+from device.workflow.cases import get, image_bytes, may_see_images, owned
+from device.workflow.users import User, require_role, require_trained, utc
+
+# After the FISWG facial image comparison feature list / ASTM E3149 (shared/notes/workflow.md).
+FEATURES = (
+    ("face_shape", "Overall face shape and proportions"),
+    ("hairline", "Hairline and forehead"),
+    ("eyebrows", "Eyebrows"),
+    ("eyes", "Eyes (shape, spacing, lids, creases)"),
+    ("nose", "Nose (bridge, tip, nostrils)"),
+    ("cheeks", "Cheeks and cheekbones"),
+    ("ears", "Ears (helix, lobe, tragus)"),
+    ("mouth", "Mouth and lips"),
+    ("chin", "Chin and jawline"),
+    ("facial_hair", "Facial hair"),
+    ("skin", "Skin: scars, moles, marks, tattoos, wrinkles"),
+)
+VERDICTS = ("similar", "dissimilar", "not-visible")
+DISPOSITIONS = ("possible-lead", "excluded", "inconclusive")
+
+
+def run_search(wf, user: User, exam_id: int, face_index: int | None = None):
+    require_role(user, "examiner")
+    require_trained(user, wf.today())
+    with wf.store.connection() as conn:
+        exam = owned(conn, user, exam_id, "open")
+        probe = image_bytes(conn, exam_id, "working")
+    face = face_index if face_index is not None else exam.face_index
+    sha = hashlib.sha256(probe).hexdigest()
+
+    def link(conn, search_id):
+        # Inside the search's transaction: the examination moves on with it, or neither happens.
+        current = get(conn, exam_id)
+        if current.status != "open" or current.current_sha256 != exam.current_sha256:
+            raise StepError("this examination changed meanwhile (already searched or edited): look at it again")
+        conn.execute(
+            "UPDATE examinations SET status = 'analysis', search_id = ?, searched_sha256 = ?, face_index = ?,"
+            " updated_at = ? WHERE id = ?",
+            (search_id, sha, face if face is not None else 0, utc(wf.now()), exam_id),
+        )
+        edited = sha != exam.probe_sha256
+        details = {"search_id": search_id, "searched_sha256": sha, "enhanced": edited,
+                   "original_sha256": exam.probe_sha256}  # fmt: skip
+        return [Draft("exam.search", user.username, "examiner", f"exam:{exam_id}", exam.case_id, details=details)]
+
+    req = SearchRequest(exam.case_id, exam.offense, exam.purpose, wf.config.gallery.default_gallery, face,
+                        quality_override=exam.quality_override)  # fmt: skip
+    return wf.gallery.search(probe, req, Actor(user.username, "examiner"), link=link)
+
+
+def _rows(conn, exam) -> list[dict]:
+    rows = conn.execute(
+        "SELECT c.rank, c.subject_id, c.image_id, c.score, s.display_name, s.reference, s.category,"
+        " d.disposition, d.reason, (SELECT count(*) FROM checklists k WHERE k.exam_id = ? AND k.rank = c.rank)"
+        " FROM candidates c LEFT JOIN subjects s ON s.id = c.subject_id"
+        " LEFT JOIN dispositions d ON d.exam_id = ? AND d.rank = c.rank"
+        " WHERE c.search_id = ? ORDER BY c.rank",
+        (exam.id, exam.id, exam.search_id),
+    ).fetchall()
+    line = conn.execute("SELECT worth_examining FROM searches WHERE id = ?", (exam.search_id,)).fetchone()[0]
+    out = []
+    for rank, subject_id, image_id, score, name, ref, cat, disp, reason, checked in rows:
+        out.append({
+            "rank": rank, "subject_id": subject_id, "image_id": image_id, "score": round(score, 4),
+            "band": score_meaning.band(score, line), "meaning": score_meaning.explain(score, line),
+            "display_name": name if name is not None else "(subject erased from the gallery)",
+            "reference": ref, "category": cat, "erased": name is None,
+            "disposition": disp, "reason": reason, "checklist_done": checked == len(FEATURES),
+        })  # fmt: skip
+    return out
+
+
+def search_facts(conn, exam) -> dict:
+    row = conn.execute(
+        "SELECT s.gallery_version, g.name, s.model_id, s.started_at, s.finished_at, s.worth_examining, s.quality,"
+        " s.quality_override, s.top_k FROM searches s JOIN galleries g ON g.id = s.gallery_id WHERE s.id = ?",
+        (exam.search_id,),
+    ).fetchone()
+    keys = ("gallery_version", "gallery", "model_id", "started_at", "finished_at", "worth_examining", "quality",
+            "quality_override", "top_k")  # fmt: skip
+    facts = dict(zip(keys, row, strict=True))
+    facts["score_meaning"] = score_meaning.meaning(facts["worth_examining"])
+    return facts
+
+
+def candidates(wf, user: User, exam_id: int, blind: bool = False) -> tuple[dict, list[dict]]:
+    """``(search facts, candidate rows)``; ``blind`` leaves out the examiner's dispositions."""
+    with wf.store.connection() as conn:
+        exam = get(conn, exam_id)
+        if not may_see_images(user, exam):
+            raise UsageError(f"case examination {exam_id} is not yours to see")
+        if exam.search_id is None:
+            raise StepError("this examination has not been searched yet")
+        rows = _rows(conn, exam)
+        facts = search_facts(conn, exam)
+    if blind:
+        for row in rows:
+            row.update(disposition=None, reason=None, checklist_done=None)
+    return facts, rows
+
+
+def candidate(wf, user: User, exam_id: int, rank: int) -> dict:
+    _, rows = candidates(wf, user, exam_id, blind=True)
+    for row in rows:
+        if row["rank"] == rank:
+            return row
+    raise UsageError(f"no candidate {rank} in this examination")
+
+
+def candidate_image(conn, image_id: int) -> bytes | None:
+    row = conn.execute("SELECT image FROM face_images WHERE id = ?", (image_id,)).fetchone()
+    return bytes(row[0]) if row else None
+
+
+def checklist(wf, exam_id: int, rank: int) -> dict[str, tuple[str, str]]:
+    with wf.store.connection() as conn:
+        rows = conn.execute("SELECT feature, verdict, note FROM checklists WHERE exam_id = ? AND rank = ?",
+                            (exam_id, rank)).fetchall()  # fmt: skip
+    return {f: (v, n) for f, v, n in rows}
+
+
+def record(wf, user: User, exam_id: int, rank: int, checklist: dict, notes: dict, disposition: str, reason: str):
+    """``checklist`` {feature: verdict}, ``notes`` {feature: text}; all features must be rated."""
+    require_role(user, "examiner")
+    require_trained(user, wf.today())
+    missing = [label for key, label in FEATURES if checklist.get(key) not in VERDICTS]
+    if missing:
+        raise UsageError("rate every feature (similar / dissimilar / not visible); missing: " + ", ".join(missing))
+    if disposition not in DISPOSITIONS:
+        raise UsageError("choose a disposition: possible lead, excluded or inconclusive")
+    reason = (reason or "").strip()
+    if not reason:
+        raise UsageError("a disposition needs a reason, which is recorded")
+    clean_notes = {k: (notes.get(k) or "").strip()[:1000] for k, _ in FEATURES}
+    with wf.store.connection() as conn, wf.store.transaction(conn):
+        exam = owned(conn, user, exam_id, "analysis")
+        row = conn.execute("SELECT subject_id FROM candidates WHERE search_id = ? AND rank = ?",
+                           (exam.search_id, rank)).fetchone()  # fmt: skip
+        if row is None:
+            raise UsageError(f"no candidate {rank} in this examination")
+        conn.executemany(
+            "INSERT OR REPLACE INTO checklists(exam_id, rank, feature, verdict, note) VALUES (?, ?, ?, ?, ?)",
+            [(exam_id, rank, key, checklist[key], clean_notes[key]) for key, _ in FEATURES],
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO dispositions(exam_id, rank, disposition, reason, by_user, at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (exam_id, rank, disposition, reason[:2000], user.id, utc(wf.now())),
+        )
+        counts = {v: sum(checklist[k] == v for k, _ in FEATURES) for v in VERDICTS}
+        details = {"rank": rank, "subject_id": row[0], "disposition": disposition, "reason": reason[:200],
+                   "checklist": counts}  # fmt: skip
+        wf.audit.append_in(conn, [Draft("exam.disposition", user.username, "examiner", f"exam:{exam_id}",
+                                        exam.case_id, details=details)])  # fmt: skip
+        return get(conn, exam_id)

@@ -1,0 +1,131 @@
+"""``Workflow``: the doors' one entry point into users, sessions and the five steps.
+
+Each capability lives in its own module (users, sessions, cases, enhance, analysis, review,
+report); these methods only pass the collaborators along, so the web and the CLI call the same
+rules. ``clock`` returns an aware UTC datetime, so lockout, timeouts and training are testable.
+"""
+
+from __future__ import annotations
+
+from device.workflow import analysis, cases, enhance, report, review, sessions, users
+from device.workflow.users import system_now
+
+
+class Workflow:
+    def __init__(self, store, audit, gallery, config, clock=system_now):
+        self.store = store
+        self.audit = audit
+        self.gallery = gallery
+        self.config = config
+        self.now = clock
+
+    def today(self):
+        return self.now().date()
+
+    # ---- users and sessions ------------------------------------------------------------------
+
+    def needs_setup(self) -> bool:
+        with self.store.connection() as conn:
+            return users.user_count(conn) == 0
+
+    def first_run(self, username, display_name, password, training_valid_until):
+        return users.create_user(self.store, self.audit, self.config, None, username, display_name, password,
+                                 ["supervisor"], training_valid_until, self.now(), first_run=True)  # fmt: skip
+
+    def create_user(self, by, username, display_name, password, roles, training_valid_until):
+        return users.create_user(self.store, self.audit, self.config, by, username, display_name, password,
+                                 roles, training_valid_until, self.now())  # fmt: skip
+
+    def update_user(self, by, user_id, **changes):
+        return users.update_user(self.store, self.audit, by, user_id, **changes)
+
+    def set_password(self, by, user_id, password):
+        users.set_password(self.store, self.audit, self.config, by, user_id, password)
+
+    def clear_lockout(self, by, user_id):
+        users.clear_lockout(self.store, self.audit, by, user_id)
+
+    def list_users(self, by):
+        users.require_role(by, "supervisor")
+        with self.store.connection() as conn:
+            return users.list_users(conn)
+
+    def login(self, username, password):
+        return sessions.login(self.store, self.audit, self.config, username, password, self.now())
+
+    def resume(self, token):
+        return sessions.resume(self.store, self.config, token, self.now())
+
+    def logout(self, session, reason="logout"):
+        sessions.logout(self.store, self.audit, session, reason)
+
+    def issue_form_token(self, session):
+        return sessions.issue_form_token(session)
+
+    def consume_form_token(self, session, token):
+        sessions.consume_form_token(self.store, session, token, self.now())
+
+    # ---- the five steps --------------------------------------------------------------------------
+
+    def start(self, user, case, offense, purpose, probe: bytes):
+        return cases.start(self, user, case, offense, purpose, probe)
+
+    def examination(self, user, exam_id):
+        return cases.load_for(self, user, exam_id)
+
+    def list_examinations(self, user):
+        return cases.list_for(self, user)
+
+    def choose_face(self, user, exam_id, face_index):
+        return cases.choose_face(self, user, exam_id, face_index)
+
+    def override_quality(self, user, exam_id, reason):
+        return cases.override_quality(self, user, exam_id, reason)
+
+    def analyze_working(self, exam):
+        return cases.analyze_working(self, exam)
+
+    def preview_edit(self, user, exam_id, op, params):
+        return enhance.preview(self, user, exam_id, op, params)
+
+    def apply_edit(self, user, exam_id, op, params):
+        return enhance.apply(self, user, exam_id, op, params)
+
+    def edits(self, exam_id):
+        return enhance.edits(self, exam_id)
+
+    def run_search(self, user, exam_id, face_index=None):
+        return analysis.run_search(self, user, exam_id, face_index)
+
+    def candidates(self, user, exam_id):
+        return analysis.candidates(self, user, exam_id)
+
+    def candidate(self, user, exam_id, rank):
+        return analysis.candidate(self, user, exam_id, rank)
+
+    def record_analysis(self, user, exam_id, rank, checklist, notes, disposition, reason):
+        return analysis.record(self, user, exam_id, rank, checklist, notes, disposition, reason)
+
+    def checklist(self, exam_id, rank):
+        return analysis.checklist(self, exam_id, rank)
+
+    def submit_for_review(self, user, exam_id, corroboration):
+        return review.submit(self, user, exam_id, corroboration)
+
+    def close_without_lead(self, user, exam_id, reason):
+        return review.close_without_lead(self, user, exam_id, reason)
+
+    def review_queue(self, user):
+        return review.queue(self, user)
+
+    def blind_view(self, user, exam_id):
+        return review.blind_view(self, user, exam_id)
+
+    def submit_review(self, user, exam_id, chosen_rank, reason):
+        return review.submit_review(self, user, exam_id, chosen_rank, reason)
+
+    def release(self, user, exam_id):
+        return report.release(self, user, exam_id)
+
+    def report(self, user, exam_id):
+        return report.build(self, user, exam_id)

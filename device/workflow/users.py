@@ -1,0 +1,239 @@
+"""Accounts, roles and training: who may do what in the workflow.
+
+Roles: ``examiner`` (searches and examines), ``reviewer`` (tier-2 peer review), ``supervisor``
+(users, quality overrides, gallery, audit), ``auditor`` (reads the audit log). A user may hold
+several. Every account carries a training-valid-until date; expired (or absent) training blocks
+searching, examining and reviewing (``require_trained``). Passwords are hashed with Argon2id.
+
+Every change to an account commits with its audit entry in one transaction; nothing about a
+password (not even its hash) goes into the audit log.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from argon2 import PasswordHasher, Type
+
+from device.audit import Draft
+from device.errors import NotAllowedError, UsageError
+
+ROLES = ("examiner", "reviewer", "supervisor", "auditor")
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+SYSTEM = "setup"
+
+
+def utc(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_utc(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def system_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    display_name: str
+    roles: frozenset[str]
+    training_valid_until: str | None
+    active: bool
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def trained_on(self, day: date) -> bool:
+        return self.training_valid_until is not None and self.training_valid_until >= day.isoformat()
+
+    def acting_as(self, *preferred: str) -> str:
+        """The role named in the audit entry: the first of ``preferred`` the user holds."""
+        for role in preferred:
+            if role in self.roles:
+                return role
+        return sorted(self.roles)[0] if self.roles else "none"
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "username": self.username,
+            "display_name": self.display_name,
+            "roles": sorted(self.roles),
+            "training_valid_until": self.training_valid_until,
+            "active": self.active,
+        }
+
+
+def hasher(config) -> PasswordHasher:
+    wf = config.workflow
+    return PasswordHasher(time_cost=wf.argon2_iterations, memory_cost=wf.argon2_memory_kib, parallelism=1, type=Type.ID)
+
+
+def require_role(user: User, *roles: str) -> None:
+    if not user.has(*roles):
+        raise NotAllowedError(f"this needs the {' or '.join(roles)} role; {user.username} does not hold it")
+
+
+def require_trained(user: User, today: date) -> None:
+    if not user.trained_on(today):
+        until = user.training_valid_until
+        why = f"expired on {until}" if until else "is not recorded"
+        raise NotAllowedError(f"{user.username}'s training {why}: searching and reviewing need current training")
+
+
+def _check_roles(roles) -> list[str]:
+    roles = sorted(set(roles))
+    if not roles:
+        raise UsageError("a user needs at least one role")
+    bad = [r for r in roles if r not in ROLES]
+    if bad:
+        raise UsageError(f"unknown role(s) {', '.join(bad)} (roles: {', '.join(ROLES)})")
+    return roles
+
+
+def _check_date(value: str | None) -> str | None:
+    if value is None or not str(value).strip():
+        return None
+    try:
+        return date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        raise UsageError(f"training valid until: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def check_password(password: str, config) -> None:
+    if len(password or "") < config.workflow.min_password_length:
+        raise UsageError(f"a password needs at least {config.workflow.min_password_length} characters")
+
+
+def _row_to_user(conn, row) -> User:
+    roles = frozenset(r[0] for r in conn.execute("SELECT role FROM user_roles WHERE user_id = ?", (row[0],)))
+    return User(row[0], row[1], row[2], roles, row[3], bool(row[4]))
+
+
+USER_SELECT = "SELECT id, username, display_name, training_valid_until, active FROM users"
+
+
+def get_user(conn, user_id: int) -> User | None:
+    row = conn.execute(USER_SELECT + " WHERE id = ?", (user_id,)).fetchone()
+    return _row_to_user(conn, row) if row else None
+
+
+def find_user(conn, username: str) -> User | None:
+    row = conn.execute(USER_SELECT + " WHERE username = ?", (username,)).fetchone()
+    return _row_to_user(conn, row) if row else None
+
+
+def list_users(conn) -> list[User]:
+    return [_row_to_user(conn, row) for row in conn.execute(USER_SELECT + " ORDER BY username")]
+
+
+def user_count(conn) -> int:
+    return conn.execute("SELECT count(*) FROM users").fetchone()[0]
+
+
+def create_user(store, audit, config, by: User | None, username: str, display_name: str, password: str,
+                roles, training_valid_until: str | None, now: datetime, first_run: bool = False) -> User:  # fmt: skip
+    """A new account. ``by`` must be a supervisor, except at first run (``first_run``), which is
+    allowed only while there is no user at all and must create a supervisor."""
+    username = (username or "").strip().lower()
+    if not USERNAME.match(username):
+        raise UsageError("a username is 2-32 lower-case letters, digits, '.', '_' or '-'")
+    display_name = (display_name or "").strip() or username
+    if len(display_name) > 120:
+        raise UsageError("a display name is at most 120 characters")
+    roles = _check_roles(roles)
+    training = _check_date(training_valid_until)
+    check_password(password, config)
+    if first_run:
+        if "supervisor" not in roles:
+            raise UsageError("the first user must be a supervisor")
+    else:
+        if by is None:
+            raise NotAllowedError("only a supervisor creates users")
+        require_role(by, "supervisor")
+    password_hash = hasher(config).hash(password)
+    with store.connection() as conn, store.transaction(conn):
+        if first_run and user_count(conn):
+            raise NotAllowedError("first-run setup is over: a supervisor already exists")
+        if find_user(conn, username):
+            raise UsageError(f"there is already a user {username!r}")
+        user_id = conn.execute(
+            "INSERT INTO users(username, display_name, password_hash, training_valid_until, created_at, created_by)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (username, display_name, password_hash, training, utc(now), by.username if by else SYSTEM),
+        ).lastrowid
+        conn.executemany("INSERT INTO user_roles(user_id, role) VALUES (?, ?)", [(user_id, r) for r in roles])
+        actor, role = (by.username, "supervisor") if by else (SYSTEM, "system")
+        details = {"roles": roles, "training_valid_until": training, "first_run": first_run}
+        audit.append_in(conn, [Draft("user.create", actor, role, f"user:{username}", details=details)])
+        return get_user(conn, user_id)
+
+
+def update_user(store, audit, by: User, user_id: int, *, roles=None, training_valid_until=None,
+                active: bool | None = None, display_name: str | None = None) -> User:  # fmt: skip
+    """Change roles, training date, active flag or name (supervisor only)."""
+    require_role(by, "supervisor")
+    changes: dict = {}
+    with store.connection() as conn, store.transaction(conn):
+        target = get_user(conn, user_id)
+        if target is None:
+            raise UsageError(f"no user {user_id}")
+        if roles is not None:
+            roles = _check_roles(roles)
+            if target.id == by.id and "supervisor" not in roles:
+                raise NotAllowedError("a supervisor cannot remove their own supervisor role")
+            conn.execute("DELETE FROM user_roles WHERE user_id = ?", (user_id,))
+            conn.executemany("INSERT INTO user_roles(user_id, role) VALUES (?, ?)", [(user_id, r) for r in roles])
+            changes["roles"] = roles
+        if training_valid_until is not None:
+            training = _check_date(training_valid_until)
+            conn.execute("UPDATE users SET training_valid_until = ? WHERE id = ?", (training, user_id))
+            changes["training_valid_until"] = training
+        if active is not None:
+            if target.id == by.id and not active:
+                raise NotAllowedError("a supervisor cannot disable their own account")
+            conn.execute("UPDATE users SET active = ? WHERE id = ?", (int(active), user_id))
+            if not active:
+                conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+            changes["active"] = active
+        if display_name is not None and display_name.strip():
+            conn.execute("UPDATE users SET display_name = ? WHERE id = ?", (display_name.strip()[:120], user_id))
+            changes["display_name"] = True
+        if not changes:
+            raise UsageError("nothing to change")
+        audit.append_in(conn, [Draft("user.update", by.username, "supervisor", f"user:{target.username}",
+                                     details=changes)])  # fmt: skip
+        return get_user(conn, user_id)
+
+
+def set_password(store, audit, config, by: User, user_id: int, password: str) -> None:
+    """A supervisor sets any user's password, a user their own; ends the user's other sessions."""
+    if by.id != user_id:
+        require_role(by, "supervisor")
+    check_password(password, config)
+    password_hash = hasher(config).hash(password)
+    with store.connection() as conn, store.transaction(conn):
+        target = get_user(conn, user_id)
+        if target is None:
+            raise UsageError(f"no user {user_id}")
+        conn.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?",
+                     (password_hash, user_id))  # fmt: skip
+        conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+        role = "supervisor" if by.id != user_id else by.acting_as("examiner", "reviewer", "supervisor", "auditor")
+        audit.append_in(conn, [Draft("user.password", by.username, role, f"user:{target.username}")])
+
+
+def clear_lockout(store, audit, by: User, user_id: int) -> None:
+    require_role(by, "supervisor")
+    with store.connection() as conn, store.transaction(conn):
+        target = get_user(conn, user_id)
+        if target is None:
+            raise UsageError(f"no user {user_id}")
+        conn.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", (user_id,))
+        audit.append_in(conn, [Draft("user.unlock", by.username, "supervisor", f"user:{target.username}")])

@@ -91,9 +91,10 @@ def test_panic_wipe_leaves_the_store_undecryptable(unit, factory, hooks_config, 
     write_hook(hooks_config.hooks.dir, "wipe", "10-note", f"echo wiped > {out}")
     data_dir = daemon.appliance.data_dir
     factory.pin(27).drive_low()  # held down ...
-    assert _wait(lambda: not (data_dir / "keyslots").exists(), timeout=3)
+    assert _wait(lambda: (data_dir / "wiped").exists(), timeout=3)  # written once the erase is done
     factory.pin(27).drive_high()
-    assert not sealed.exists() and _wait(lambda: web.locked, timeout=1)
+    assert not (data_dir / "keyslots").exists() and not sealed.exists()
+    assert _wait(lambda: web.locked, timeout=1)
     with pytest.raises(StoreError):
         open_store(data_dir, MasterSecret(key_file.read_bytes().strip(), "key file"), hooks_config)
     assert _wait(lambda: out.exists())

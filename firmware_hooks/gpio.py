@@ -17,18 +17,10 @@ FACTORIES = {
 
 
 def make_pin_factory(config):
-    """A pin factory for ``config`` (a GpioConfig); None when GPIO is disabled.
-
-    ``auto`` lets gpiozero choose (lgpio on Bookworm, which also drives the Pi 5's RP1 chip).
-    """
+    """A pin factory for ``config`` (a GpioConfig); None when GPIO is disabled. Chosen explicitly,
+    not by gpiozero's fallback chain, so a missing driver is an error rather than a silent mock."""
     if config.type == "disabled":
         return None
-    if config.pin_factory == "auto":
-        from gpiozero import Device
-
-        if Device.pin_factory is None:
-            Device.pin_factory = Device._default_pin_factory()
-        return Device.pin_factory
     module_name, class_name = FACTORIES[config.pin_factory]
     return getattr(importlib.import_module(module_name), class_name)()
 

@@ -44,8 +44,11 @@ class CameraOwner:
     def acquire(self) -> None:
         """Take the camera for this process; CameraError naming the owner if another has it."""
         path = Path(self.config.lock_file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise CameraError(f"camera lock file {path}: {exc.strerror} (set camera.lock_file)") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -95,3 +95,11 @@ def test_mjpeg_stops_when_asked_even_without_a_camera(tmp_path):
     threading.Timer(0.2, stop.set).start()
     assert list(camera.mjpeg(stop)) == []
     camera.close()
+
+
+def test_an_unusable_lock_file_is_a_clear_error(tmp_path):
+    (tmp_path / "not-a-dir").write_text("")
+    cfg = camera_config(tmp_path, type="files", source=str(DATA / "obama.jpg"),
+                        lock_file=str(tmp_path / "not-a-dir" / "camera.lock"))  # fmt: skip
+    with pytest.raises(CameraError, match="camera lock file"):
+        open_camera(cfg)

@@ -58,3 +58,12 @@ def test_not_fitted_parts_are_disabled(factory, hooks_config):
     assert isinstance(tamper_switch(cfg, factory, lambda: None), Disabled)
     assert isinstance(tamper_switch(hooks_config.gpio, None, lambda: None), Disabled)
     assert isinstance(hold_button("", factory, 1, lambda: None, "panic"), Disabled)
+
+
+def test_pin_factory_by_config(hooks_config):
+    from gpiozero.pins.mock import MockFactory
+
+    from firmware_hooks.gpio import make_pin_factory
+
+    assert isinstance(make_pin_factory(hooks_config.gpio), MockFactory)
+    assert make_pin_factory(hooks_config.gpio.model_copy(update={"type": "disabled"})) is None

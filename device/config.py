@@ -192,8 +192,9 @@ class GpioConfig(Section):
     """Switches, buttons and LEDs on the GPIO header, through gpiozero. An empty pin: not fitted."""
 
     type: Literal["disabled", "gpiozero"] = "disabled"
-    # auto: gpiozero picks (lgpio on a Pi 5 / Bookworm); mock: gpiozero's MockFactory (bench tests).
-    pin_factory: Literal["auto", "lgpio", "rpigpio", "native", "mock"] = "auto"
+    # lgpio drives the Pi 4 and the Pi 5's RP1 alike (Bookworm's default); mock: gpiozero's
+    # MockFactory, for trying a config on a bench without pins.
+    pin_factory: Literal["lgpio", "rpigpio", "native", "mock"] = "lgpio"
     # Case switch wired to ground with the pull-up on: a closed case holds it "pressed".
     tamper_pin: GpioPin = ""
     tamper_when: Literal["released", "pressed"] = "released"
@@ -218,8 +219,9 @@ class HooksConfig(Section):
     timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
     # A panic wipe first tries this long to get its own audit entry to the central receiver.
     wipe_upstream_timeout_s: Annotated[float, Field(ge=0, le=600)] = 10.0
-    # Also destroyed by a panic wipe: the sealed key credential(s).
-    wipe_files: list[Path] = [Path("/etc/credstore.encrypted/fieldface-key")]
+    # Also destroyed (best effort) by a panic wipe. Destroying the key slots is the erase: the root
+    # key exists nowhere else, so a sealed credential left behind unwraps nothing.
+    wipe_files: list[Path] = []
     shutdown_command: list[str] = ["systemctl", "poweroff"]
     # How often the lockdown marker is checked by every keyed process (tamper lock within 1 s).
     poll_s: Annotated[float, Field(gt=0, le=1)] = 0.2
@@ -266,79 +268,6 @@ class SearchConfig(Section):
     probe_retain_days: Annotated[int, Field(ge=1, le=36_500)] = 365
 
 
-class CameraConfig(Section):
-    """The one camera of the unit, owned by one process (the web UI): stills for probes, a preview for framing."""
-
-    # disabled: no camera; picamera2: Raspberry Pi camera (Raspberry Pi OS only); opencv: USB camera
-    # index ("0"), RTSP URL or video file; files: a still image or a folder of them (tests, demos).
-    type: Literal["disabled", "picamera2", "opencv", "files"] = "disabled"
-    source: str = "0"
-    # Full resolution for probes (the HQ camera's 12 MP); the preview only frames the shot.
-    still_size: tuple[Annotated[int, Field(ge=16, le=16384)], Annotated[int, Field(ge=16, le=16384)]] = (4056, 3040)
-    preview_size: tuple[Annotated[int, Field(ge=16, le=4096)], Annotated[int, Field(ge=16, le=4096)]] = (640, 480)
-    preview_fps: Annotated[float, Field(gt=0, le=60)] = 10.0
-    preview_jpeg_quality: Annotated[int, Field(ge=10, le=100)] = 70
-    still_jpeg_quality: Annotated[int, Field(ge=10, le=100)] = 95
-    # A camera that vanished is retried this often; meanwhile it is reported, never fatal.
-    retry_s: Annotated[float, Field(gt=0, le=600)] = 2.0
-    # Who owns the camera: a second process that tries to open it is refused.
-    lock_file: Path = Path("/run/fieldface/camera.lock")
-
-
-GpioPin = Annotated[str, Field(pattern=r"^(|GPIO[0-9]{1,2}|BOARD[0-9]{1,2}|[0-9]{1,2})$")]
-
-
-class GpioConfig(Section):
-    """Switches, buttons and LEDs on the GPIO header, through gpiozero. An empty pin: not fitted."""
-
-    type: Literal["disabled", "gpiozero"] = "disabled"
-    # auto: gpiozero picks (lgpio on a Pi 5 / Bookworm); mock: gpiozero's MockFactory (bench tests).
-    pin_factory: Literal["auto", "lgpio", "rpigpio", "native", "mock"] = "auto"
-    # Case switch wired to ground with the pull-up on: a closed case holds it "pressed".
-    tamper_pin: GpioPin = ""
-    tamper_when: Literal["released", "pressed"] = "released"
-    panic_pin: GpioPin = ""
-    panic_hold_s: Annotated[float, Field(gt=0, le=60)] = 5.0
-    shutdown_pin: GpioPin = ""
-    shutdown_hold_s: Annotated[float, Field(gt=0, le=60)] = 2.0
-    led_red_pin: GpioPin = ""
-    led_green_pin: GpioPin = ""
-    led_blue_pin: GpioPin = ""
-
-
-class HooksConfig(Section):
-    """The hooks service: tamper lock, panic wipe, LEDs, shutdown, and integrator scripts."""
-
-    # credential: unlock at boot from the systemd credential (TPM2-sealed); passphrase: wait for
-    # the touchscreen unlock screen. A tamper lock always needs the passphrase.
-    unlock: Literal["credential", "passphrase"] = "credential"
-    # Folders on-tamper/, on-unlock/, on-lock/, on-wipe/, on-sync-ok/, on-ready/ of executables.
-    dir: Path = Path("/etc/fieldface/hooks")
-    enabled: bool = True
-    timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
-    # A panic wipe first tries this long to get its own audit entry to the central receiver.
-    wipe_upstream_timeout_s: Annotated[float, Field(ge=0, le=600)] = 10.0
-    # Also destroyed (best effort) by a panic wipe. Destroying the key slots is the erase: the root
-    # key exists nowhere else, so a sealed credential left behind unwraps nothing.
-    wipe_files: list[Path] = []
-    shutdown_command: list[str] = ["systemctl", "poweroff"]
-    # How often the lockdown marker is checked by every keyed process (tamper lock within 1 s).
-    poll_s: Annotated[float, Field(gt=0, le=1)] = 0.2
-
-
-class PolicyConfig(Section):
-    """Start-up defaults of the agency policy a supervisor may change at run time (device/policy.py)."""
-
-    # CJIS Security Policy 5.4 asks for audit records to be kept at least one year.
-    audit_retain_days: Annotated[int, Field(ge=365, le=36_500)] = 365
-    # The enhancement step (crop, level, brightness/contrast, denoise) of the workflow.
-    enhancement_allowed: bool = True
-    # The peer reviewer does not see the examiner's disposition before recording their own.
-    blind_review: bool = True
-    # How long a user's recorded training stays valid for searching and reviewing (days).
-    training_valid_days: Annotated[int, Field(ge=1, le=3650)] = 365
-
-
 class WorkflowConfig(Section):
     """Users, sessions and the five-step review workflow (device/workflow)."""
 
@@ -371,67 +300,6 @@ class PolicyConfig(Section):
     training_valid_days: Annotated[int, Field(ge=1, le=3650)] = 365
 
 
-class CameraConfig(Section):
-    """The one camera of the unit, owned by one process (the web UI): stills for probes, a preview for framing."""
-
-    # disabled: no camera; picamera2: Raspberry Pi camera (Raspberry Pi OS only); opencv: USB camera
-    # index ("0"), RTSP URL or video file; files: a still image or a folder of them (tests, demos).
-    type: Literal["disabled", "picamera2", "opencv", "files"] = "disabled"
-    source: str = "0"
-    # Full resolution for probes (the HQ camera's 12 MP); the preview only frames the shot.
-    still_size: tuple[Annotated[int, Field(ge=16, le=16384)], Annotated[int, Field(ge=16, le=16384)]] = (4056, 3040)
-    preview_size: tuple[Annotated[int, Field(ge=16, le=4096)], Annotated[int, Field(ge=16, le=4096)]] = (640, 480)
-    preview_fps: Annotated[float, Field(gt=0, le=60)] = 10.0
-    preview_jpeg_quality: Annotated[int, Field(ge=10, le=100)] = 70
-    still_jpeg_quality: Annotated[int, Field(ge=10, le=100)] = 95
-    # A camera that vanished is retried this often; meanwhile it is reported, never fatal.
-    retry_s: Annotated[float, Field(gt=0, le=600)] = 2.0
-    # Who owns the camera: a second process that tries to open it is refused.
-    lock_file: Path = Path("/run/fieldface/camera.lock")
-
-
-GpioPin = Annotated[str, Field(pattern=r"^(|GPIO[0-9]{1,2}|BOARD[0-9]{1,2}|[0-9]{1,2})$")]
-
-
-class GpioConfig(Section):
-    """Switches, buttons and LEDs on the GPIO header, through gpiozero. An empty pin: not fitted."""
-
-    type: Literal["disabled", "gpiozero"] = "disabled"
-    # lgpio drives the Pi 4 and the Pi 5's RP1 alike (Bookworm's default); mock: gpiozero's
-    # MockFactory, for trying a config on a bench without pins.
-    pin_factory: Literal["lgpio", "rpigpio", "native", "mock"] = "lgpio"
-    # Case switch wired to ground with the pull-up on: a closed case holds it "pressed".
-    tamper_pin: GpioPin = ""
-    tamper_when: Literal["released", "pressed"] = "released"
-    panic_pin: GpioPin = ""
-    panic_hold_s: Annotated[float, Field(gt=0, le=60)] = 5.0
-    shutdown_pin: GpioPin = ""
-    shutdown_hold_s: Annotated[float, Field(gt=0, le=60)] = 2.0
-    led_red_pin: GpioPin = ""
-    led_green_pin: GpioPin = ""
-    led_blue_pin: GpioPin = ""
-
-
-class HooksConfig(Section):
-    """The hooks service: tamper lock, panic wipe, LEDs, shutdown, and integrator scripts."""
-
-    # credential: unlock at boot from the systemd credential (TPM2-sealed); passphrase: wait for
-    # the touchscreen unlock screen. A tamper lock always needs the passphrase.
-    unlock: Literal["credential", "passphrase"] = "credential"
-    # Folders on-tamper/, on-unlock/, on-lock/, on-wipe/, on-sync-ok/, on-ready/ of executables.
-    dir: Path = Path("/etc/fieldface/hooks")
-    enabled: bool = True
-    timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
-    # A panic wipe first tries this long to get its own audit entry to the central receiver.
-    wipe_upstream_timeout_s: Annotated[float, Field(ge=0, le=600)] = 10.0
-    # Also destroyed (best effort) by a panic wipe. Destroying the key slots is the erase: the root
-    # key exists nowhere else, so a sealed credential left behind unwraps nothing.
-    wipe_files: list[Path] = []
-    shutdown_command: list[str] = ["systemctl", "poweroff"]
-    # How often the lockdown marker is checked by every keyed process (tamper lock within 1 s).
-    poll_s: Annotated[float, Field(gt=0, le=1)] = 0.2
-
-
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -447,16 +315,10 @@ class Config(Section):
     camera: CameraConfig = CameraConfig()
     gpio: GpioConfig = GpioConfig()
     hooks: HooksConfig = HooksConfig()
-    camera: CameraConfig = CameraConfig()
-    gpio: GpioConfig = GpioConfig()
-    hooks: HooksConfig = HooksConfig()
-    camera: CameraConfig = CameraConfig()
-    gpio: GpioConfig = GpioConfig()
-    hooks: HooksConfig = HooksConfig()
     gallery: GalleryConfig = GalleryConfig()
     search: SearchConfig = SearchConfig()
-    workflow: WorkflowConfig = WorkflowConfig()
     policy: PolicyConfig = PolicyConfig()
+    workflow: WorkflowConfig = WorkflowConfig()
     logging: LoggingConfig = LoggingConfig()
 
 

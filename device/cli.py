@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "device.commands.vision",
     "device.commands.gallery",
     "device.commands.audit",
+    "device.commands.reports",
     "device.commands.sync",
     "device.commands.appliance",
     "firmware_hooks.commands",

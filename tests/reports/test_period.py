@@ -164,3 +164,26 @@ def test_report_cli_writes_each_format(run_cli, tmp_path, key_file):
     assert json.loads(done.stdout)["accountability"]["reports_generated"] == 1
     bad = run_cli("--data-dir", data, "report", "--from", "March", "--to", today, env=env)
     assert bad.returncode == 2 and bad.stderr == "fieldface: --from: expected a date YYYY-MM-DD, got 'March'\n"
+
+
+def test_real_recorders_feed_the_report(gallery, store):
+    """The action names and detail fields in device/reports/actions.py are the ones the gallery writes."""
+    from device.errors import UsageError as Refused
+    from device.gallery import SearchRequest
+    from tests.gallery.conftest import EXAMINER, blurred, enroll_people, repo_file
+
+    ids = enroll_people(gallery)
+    probe = repo_file("obama2.jpg").read_bytes()
+    gallery.search(probe, SearchRequest("C-1", "robbery", "warrant 7", "default"), EXAMINER)
+    with pytest.raises(Refused, match="quality"):
+        gallery.search(blurred("obama2.jpg", 20), SearchRequest("C-1", "fraud", "warrant 7", "default"), EXAMINER)
+    gallery.delete_subject(ids["B"], EXAMINER, "consent withdrawn")
+    today = date.today()
+    report = period.generate(store, today, today, actor="aud1", role="auditor")
+    assert report["searches"]["total"] == 1 and report["searches"]["by_offense"] == {"robbery": 1}
+    assert report["searches"]["by_user"] == {EXAMINER.name: 1}
+    assert report["searches"]["with_candidates_worth_examining"] == 1
+    assert report["refusals"]["quality"] == 1
+    assert report["gallery"] == {"images_enrolled": 3, "subjects_created": 2, "subjects_deleted": 1,
+                                 "images_deleted": 1, "legal_holds_set": 0, "legal_holds_lifted": 0}  # fmt: skip
+    assert report["not_counted"] == {}

@@ -28,7 +28,7 @@ def create_app(store, config, test_config: dict | None = None, appliance=None) -
         FIELDFACE_STORE=store,
         FIELDFACE_CONFIG=config,
         JSON_SORT_KEYS=False,
-        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=config.workflow.max_upload_mb * 1024 * 1024,
     )
     if test_config:
         app.config.update(test_config)
@@ -40,6 +40,12 @@ def create_app(store, config, test_config: dict | None = None, appliance=None) -
         from web import unlock
 
         unlock.attach(app, appliance)
+
+    from web import admin, api, audit_view, auth, cases, gallery_admin, review
+
+    auth.init_app(app)  # after the unlock screen's guard: a locked box answers with that first
+    for blueprint in (cases.bp, review.bp, gallery_admin.bp, audit_view.bp, admin.bp, api.bp):
+        app.register_blueprint(blueprint)
 
     @app.context_processor
     def _globals():

@@ -7,7 +7,7 @@ import logging
 from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from device.errors import FieldfaceError, LockedError
+from device.errors import AuthError, FieldfaceError, LockedError, NotAllowedError, StepError
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,18 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(LockedError)
     def _locked(exc: LockedError):
         return _reply(503, str(exc))
+
+    @app.errorhandler(AuthError)
+    def _auth(exc: AuthError):
+        return _reply(401, str(exc))
+
+    @app.errorhandler(NotAllowedError)
+    def _not_allowed(exc: NotAllowedError):
+        return _reply(403, str(exc))
+
+    @app.errorhandler(StepError)
+    def _step(exc: StepError):
+        return _reply(409, str(exc))
 
     @app.errorhandler(FieldfaceError)
     def _expected(exc: FieldfaceError):

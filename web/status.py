@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template
 
 from device.store.migrations import latest_version
+from web.auth import login_required
 from web.db import get_db, get_store
 
 bp = Blueprint("status", __name__)
@@ -24,9 +25,30 @@ def _status() -> dict:
     }
 
 
-@bp.get("/")
+def _unit() -> dict:
+    """What a supervisor checks at a glance: models, gallery size, the audit outbox."""
+    from web.services import services
+
+    svc = services()
+    db = get_db()
+    head = db.execute("SELECT coalesce(max(seq), 0) FROM audit_log").fetchone()[0]
+    sync = db.execute("SELECT acked_seq, updated_at FROM audit_sync ORDER BY updated_at DESC LIMIT 1").fetchone()
+    rec = svc.gallery.recognizer
+    return {
+        "models": {"detector": rec.detector.model.entry.id,
+                   "embedder": rec.model_id, "interpreter": rec.interpreter},
+        "subjects": db.execute("SELECT count(*) FROM subjects").fetchone()[0],
+        "images": db.execute("SELECT count(*) FROM face_images").fetchone()[0],
+        "audit_head": head,
+        "sync_backlog": head - (sync[0] if sync else 0),
+        "last_sync": sync[1] if sync else None,
+    }  # fmt: skip
+
+
+@bp.get("/status")
+@login_required
 def index():
-    return render_template("status/index.html", status=_status())
+    return render_template("status/index.html", status=_status(), unit=_unit())
 
 
 @bp.get("/healthz")

@@ -220,3 +220,28 @@ def override_quality(wf, user: User, exam_id: int, reason: str) -> Examination:
         wf.audit.append_in(conn, [Draft("exam.quality_override", user.username, "supervisor", f"exam:{exam_id}",
                                         exam.case_id, details={"reason": reason[:200]})])  # fmt: skip
         return get(conn, exam_id)
+
+
+def image_for(wf, user: User, exam_id: int, which: str) -> bytes:
+    """An examination's image for display, to whoever may see it (the blind reviewer included)."""
+    with wf.store.connection() as conn:
+        exam = get(conn, exam_id)
+        if not may_see_images(user, exam):
+            raise NotAllowedError(f"case examination {exam_id} belongs to another user: refused")
+        if which not in ("original", "working", "searched"):
+            raise UsageError("which image: original, working or searched")
+        return image_bytes(conn, exam_id, which)
+
+
+def candidate_image_for(wf, user: User, exam_id: int, rank: int) -> bytes | None:
+    """The gallery image a candidate was found by; None once the subject was erased."""
+    with wf.store.connection() as conn:
+        exam = get(conn, exam_id)
+        if not may_see_images(user, exam):
+            raise NotAllowedError(f"case examination {exam_id} belongs to another user: refused")
+        row = conn.execute(
+            "SELECT f.image FROM candidates c JOIN face_images f ON f.id = c.image_id"
+            " WHERE c.search_id = ? AND c.rank = ?",
+            (exam.search_id, rank),
+        ).fetchone()
+    return bytes(row[0]) if row else None

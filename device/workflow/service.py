@@ -82,6 +82,15 @@ class Workflow:
     def override_quality(self, user, exam_id, reason):
         return cases.override_quality(self, user, exam_id, reason)
 
+    def image(self, user, exam_id, which):
+        return cases.image_for(self, user, exam_id, which)
+
+    def candidate_image(self, user, exam_id, rank):
+        return cases.candidate_image_for(self, user, exam_id, rank)
+
+    def analyze(self, data: bytes):
+        return cases.analyze(self, data)
+
     def analyze_working(self, exam):
         return cases.analyze_working(self, exam)
 
@@ -97,8 +106,8 @@ class Workflow:
     def run_search(self, user, exam_id, face_index=None):
         return analysis.run_search(self, user, exam_id, face_index)
 
-    def candidates(self, user, exam_id):
-        return analysis.candidates(self, user, exam_id)
+    def candidates(self, user, exam_id, blind=False):
+        return analysis.candidates(self, user, exam_id, blind)
 
     def candidate(self, user, exam_id, rank):
         return analysis.candidate(self, user, exam_id, rank)
@@ -123,6 +132,12 @@ class Workflow:
 
     def submit_review(self, user, exam_id, chosen_rank, reason):
         return review.submit_review(self, user, exam_id, chosen_rank, reason)
+
+    def review_record(self, user, exam_id):
+        """The peer review of an examination the user may see (None before it is done)."""
+        cases.load_for(self, user, exam_id)
+        with self.store.connection() as conn:
+            return review.review_of(conn, exam_id)
 
     def release(self, user, exam_id):
         return report.release(self, user, exam_id)

@@ -25,13 +25,20 @@ def test_healthz_reads_the_encrypted_store(client):
     assert response.get_json()["schema"] >= 1
 
 
-def test_status_page_shows_the_unit(client):
-    page = client.get("/").get_data(as_text=True)
+def test_status_page_shows_the_unit_to_a_logged_in_user(client):
+    # A fresh unit asks for its first supervisor; the status page is behind the login.
+    assert client.get("/").headers["Location"].endswith("/setup")
+    assert client.get("/status").headers["Location"].startswith("/login")
+    form = {"username": "boss", "display_name": "Boss", "password": "a long password", "password2": "a long password"}
+    assert client.post("/setup", data=form).status_code == 302
+    assert client.post("/login", data={"username": "boss", "password": "a long password"}).status_code == 302
+    page = client.get("/status").get_data(as_text=True)
     assert "test-unit" in page and "Unlocked (key file)" in page and "never an identification" in page
+    assert 'id="models"' in page and "Sync backlog" in page
 
 
 def test_security_headers_forbid_inline_script(client):
-    headers = client.get("/").headers
+    headers = client.get("/setup").headers
     assert "script-src 'self'" in headers["Content-Security-Policy"]
     assert "unsafe-inline" not in headers["Content-Security-Policy"]
     assert headers["X-Frame-Options"] == "DENY"
@@ -88,7 +95,7 @@ def test_fieldface_serve_runs_gunicorn_and_stops_cleanly(tmp_path, key_file, fas
     try:
         body = wait_http(f"http://127.0.0.1:{port}/healthz", proc)
         assert b'"status":"ok"' in body.replace(b" ", b"")
-        assert b"Unit status" in wait_http(f"http://127.0.0.1:{port}/", proc)
+        assert b"First-run setup" in wait_http(f"http://127.0.0.1:{port}/setup", proc)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)

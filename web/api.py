@@ -1,0 +1,84 @@
+"""The JSON API under /api/v1/, used by the UI's own scripts; described at /api/v1/openapi.json.
+
+Same sessions, same guards and same one-time tokens as the pages (``X-CSRF-Token`` header; get
+one from ``GET /api/v1/csrf-token``); unauthenticated calls get 401 JSON.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request, url_for
+
+from device.errors import UsageError
+from device.gallery.records import list_subjects
+from web.auth import current_user, login_required, roles_required
+from web.services import services
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def wf():
+    return services().workflow
+
+
+@bp.get("/csrf-token")
+@login_required
+def csrf_token():
+    return jsonify(token=wf().issue_form_token(g.session))
+
+
+@bp.get("/cases")
+@login_required
+def cases():
+    return jsonify(cases=[e.to_dict() for e in wf().list_examinations(current_user())])
+
+
+@bp.get("/cases/<int:exam_id>")
+@login_required
+def case(exam_id: int):
+    user = current_user()
+    exam = wf().examination(user, exam_id)
+    body = {"case": exam.to_dict(), "edits": wf().edits(exam_id)}
+    if exam.search_id is not None:
+        body["search"], body["candidates"] = wf().candidates(user, exam_id)
+    return jsonify(body)
+
+
+@bp.post("/searches")
+@login_required
+def start_search():
+    data = request.get_json(silent=True) or {}
+    try:
+        exam_id = int(data.get("case_id"))
+        face = data.get("face_index")
+        face = int(face) if face not in (None, "") else None
+    except (TypeError, ValueError):
+        raise UsageError("case_id (a number) is required; face_index is optional") from None
+    result = wf().run_search(current_user(), exam_id, face)
+    body = result.to_dict()
+    body["next"] = url_for("review.analysis", exam_id=exam_id)
+    return jsonify(body), 201
+
+
+@bp.get("/subjects")
+@roles_required("supervisor", "examiner")
+def subjects():
+    with services().store.connection() as conn:
+        return jsonify(subjects=[s.to_dict() for s in list_subjects(conn, request.args.get("gallery"))])
+
+
+@bp.get("/audit")
+@roles_required("auditor", "supervisor")
+def audit():
+    try:
+        after = int(request.args.get("after", 0))
+        limit = min(int(request.args.get("limit", 100)), 1000)
+    except ValueError:
+        raise UsageError("after and limit are numbers") from None
+    return jsonify(entries=[e.to_wire() for e in services().audit.entries(after, limit)])
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from web.openapi import document
+
+    return jsonify(document())

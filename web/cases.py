@@ -1,0 +1,158 @@
+"""Steps 1 and 2 on the touchscreen: the case list, a new search, the probe's faces, enhancement.
+
+Thin door: every rule (reason fields, roles, training, quality override, allowed edits) is in
+device/workflow; these views read forms, call it and render.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from device.errors import FieldfaceError, UsageError
+from device.workflow.enhance import OPS
+from web.auth import current_user, login_required
+from web.images import display, faces_for_screen, jpeg_response
+from web.services import services
+
+bp = Blueprint("cases", __name__)
+STEP_ENDPOINT = {1: "cases.probe", 2: "cases.enhance", 3: "review.analysis", 4: "review.verify", 5: "review.verify"}
+STEP_NAMES = ("New search", "Enhancement", "Facial analysis", "Verification", "Lead report")
+
+
+def wf():
+    return services().workflow
+
+
+def _int(value, what: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{what}: a number is required") from None
+
+
+@bp.app_context_processor
+def _step_names():
+    return {"step_names": STEP_NAMES}
+
+
+@bp.get("/")
+def home():
+    if wf().needs_setup():
+        return redirect(url_for("auth.setup"))
+    if current_user() is None:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("cases.index"))
+
+
+@bp.get("/cases")
+@login_required
+def index():
+    user = current_user()
+    queue = len(wf().review_queue(user)) if user.has("reviewer") else None
+    return render_template("cases/index.html", exams=wf().list_examinations(user), queue=queue)
+
+
+def _new_form(error=None, form=None, status=200):
+    config = current_app.config["FIELDFACE_CONFIG"]
+    return render_template("cases/new.html", error=error, form=form or {},
+                           offenses=config.search.offense_categories), status  # fmt: skip
+
+
+@bp.get("/cases/new")
+@login_required
+def new():
+    return _new_form()
+
+
+@bp.post("/cases/new")
+@login_required
+def create():
+    form = request.form
+    upload = request.files.get("probe")
+    data = upload.read() if upload else b""
+    try:
+        exam = wf().start(current_user(), form.get("case", ""), form.get("offense", ""), form.get("purpose", ""), data)
+    except UsageError as exc:  # shown on the form with what was typed; nothing was saved
+        return _new_form(str(exc), form, 400)
+    return redirect(url_for("cases.show", exam_id=exam.id))
+
+
+@bp.get("/cases/<int:exam_id>")
+@login_required
+def show(exam_id: int):
+    exam = wf().examination(current_user(), exam_id)
+    return redirect(url_for(STEP_ENDPOINT[exam.step], exam_id=exam_id))
+
+
+@bp.get("/cases/<int:exam_id>/probe")
+@login_required
+def probe(exam_id: int):
+    exam = wf().examination(current_user(), exam_id)
+    analysis = wf().analyze_working(exam)
+    return render_template("cases/probe.html", exam=exam, faces=faces_for_screen(analysis), error=None)
+
+
+@bp.post("/cases/<int:exam_id>/face")
+@login_required
+def face(exam_id: int):
+    wf().choose_face(current_user(), exam_id, _int(request.form.get("face"), "face"))
+    return redirect(url_for("cases.enhance", exam_id=exam_id))
+
+
+@bp.post("/cases/<int:exam_id>/override")
+@login_required
+def override(exam_id: int):
+    wf().override_quality(current_user(), exam_id, request.form.get("reason", ""))
+    return redirect(url_for("cases.show", exam_id=exam_id))
+
+
+@bp.get("/cases/<int:exam_id>/enhance")
+@login_required
+def enhance(exam_id: int):
+    user = current_user()
+    exam = wf().examination(user, exam_id)
+    faces = faces_for_screen(wf().analyze_working(exam))
+    chosen = exam.face_index if exam.face_index is not None else (0 if len(faces) == 1 else None)
+    failing = chosen is not None and faces[chosen]["quality"]["verdict"] == "fail"
+    return render_template("cases/enhance.html", exam=exam, faces=faces, chosen=chosen, failing=failing,
+                           edits=wf().edits(exam_id), ops=OPS, preview=request.args.get("op"),
+                           preview_args=request.args.to_dict(), error=request.args.get("error"))  # fmt: skip
+
+
+@bp.get("/cases/<int:exam_id>/enhance/preview.jpg")
+@login_required
+def preview(exam_id: int):
+    args = request.args.to_dict()
+    return jpeg_response(wf().preview_edit(current_user(), exam_id, args.pop("op", ""), args))
+
+
+@bp.post("/cases/<int:exam_id>/enhance")
+@login_required
+def apply_edit(exam_id: int):
+    params = request.form.to_dict()
+    params.pop("csrf_token", None)
+    try:
+        wf().apply_edit(current_user(), exam_id, params.pop("op", ""), params)
+    except UsageError as exc:
+        return redirect(url_for("cases.enhance", exam_id=exam_id, error=str(exc)))
+    return redirect(url_for("cases.enhance", exam_id=exam_id))
+
+
+@bp.post("/cases/<int:exam_id>/search")
+@login_required
+def search(exam_id: int):
+    face_value = request.form.get("face")
+    face_index = _int(face_value, "face") if face_value not in (None, "") else None
+    try:
+        wf().run_search(current_user(), exam_id, face_index)
+    except FieldfaceError as exc:
+        if not isinstance(exc, UsageError):
+            raise
+        return redirect(url_for("cases.enhance", exam_id=exam_id, error=str(exc)))
+    return redirect(url_for("review.analysis", exam_id=exam_id))
+
+
+@bp.get("/cases/<int:exam_id>/image/<which>.jpg")
+@login_required
+def image(exam_id: int, which: str):
+    return display(services().gallery.recognizer, wf().image(current_user(), exam_id, which))

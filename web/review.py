@@ -1,0 +1,148 @@
+"""Steps 3 to 5 on the touchscreen: candidates, comparator and checklist, verification, peer
+review queue and blind review, release and the printable lead report. Rules: device/workflow."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from device.errors import UsageError
+from device.workflow.analysis import DISPOSITIONS, FEATURES, VERDICTS
+from web.auth import current_user, login_required, roles_required
+from web.images import display, faces_for_screen
+from web.services import services
+
+bp = Blueprint("review", __name__)
+
+
+def wf():
+    return services().workflow
+
+
+@bp.get("/cases/<int:exam_id>/analysis")
+@login_required
+def analysis(exam_id: int):
+    user = current_user()
+    exam = wf().examination(user, exam_id)
+    facts, rows = wf().candidates(user, exam_id)
+    return render_template("review/analysis.html", exam=exam, facts=facts, candidates=rows,
+                           error=request.args.get("error"))  # fmt: skip
+
+
+def _compare(exam_id: int, rank: int, blind: bool, error=None, status=200):
+    user = current_user()
+    row = wf().candidate(user, exam_id, rank)
+    probe = wf().analyze(wf().image(user, exam_id, "searched"))
+    data = wf().candidate_image(user, exam_id, rank)
+    cand_faces = faces_for_screen(wf().analyze(data)) if data else []
+    exam = None if blind else wf().examination(user, exam_id)
+    saved = {} if blind else wf().checklist(exam_id, rank)
+    facts, rows = wf().candidates(user, exam_id, blind=blind)
+    mine = None if blind else next(r for r in rows if r["rank"] == rank)
+    return render_template("review/compare.html", exam_id=exam_id, exam=exam, row=row, mine=mine, blind=blind,
+                           probe_faces=faces_for_screen(probe), cand_faces=cand_faces, features=FEATURES,
+                           verdicts=VERDICTS, dispositions=DISPOSITIONS, saved=saved, facts=facts,
+                           form=request.form, error=error), status  # fmt: skip
+
+
+@bp.get("/cases/<int:exam_id>/candidates/<int:rank>")
+@login_required
+def compare(exam_id: int, rank: int):
+    return _compare(exam_id, rank, blind=request.args.get("blind") == "1")
+
+
+@bp.post("/cases/<int:exam_id>/candidates/<int:rank>")
+@login_required
+def record(exam_id: int, rank: int):
+    form = request.form
+    checklist = {key: form.get(f"v_{key}") for key, _ in FEATURES}
+    notes = {key: form.get(f"n_{key}", "") for key, _ in FEATURES}
+    try:
+        wf().record_analysis(current_user(), exam_id, rank, checklist, notes, form.get("disposition", ""),
+                             form.get("reason", ""))  # fmt: skip
+    except UsageError as exc:
+        return _compare(exam_id, rank, blind=False, error=str(exc), status=400)
+    return redirect(url_for("review.analysis", exam_id=exam_id))
+
+
+@bp.get("/cases/<int:exam_id>/candidates/<int:rank>/image.jpg")
+@login_required
+def candidate_image(exam_id: int, rank: int):
+    data = wf().candidate_image(current_user(), exam_id, rank)
+    if data is None:
+        raise UsageError("this candidate's images were erased from the gallery")
+    return display(services().gallery.recognizer, data)
+
+
+@bp.get("/cases/<int:exam_id>/verify")
+@login_required
+def verify(exam_id: int):
+    user = current_user()
+    exam = wf().examination(user, exam_id)
+    _facts, rows = wf().candidates(user, exam_id)
+    review = wf().review_record(user, exam_id)
+    return render_template("review/verify.html", exam=exam, candidates=rows, review=review,
+                           error=request.args.get("error"))  # fmt: skip
+
+
+@bp.post("/cases/<int:exam_id>/verify")
+@login_required
+def submit(exam_id: int):
+    try:
+        wf().submit_for_review(current_user(), exam_id, request.form.get("corroboration", ""))
+    except UsageError as exc:
+        return redirect(url_for("review.verify", exam_id=exam_id, error=str(exc)))
+    return redirect(url_for("review.verify", exam_id=exam_id))
+
+
+@bp.post("/cases/<int:exam_id>/close")
+@login_required
+def close(exam_id: int):
+    try:
+        wf().close_without_lead(current_user(), exam_id, request.form.get("reason", ""))
+    except UsageError as exc:
+        return redirect(url_for("review.analysis", exam_id=exam_id, error=str(exc)))
+    return redirect(url_for("cases.index"))
+
+
+@bp.get("/review")
+@roles_required("reviewer")
+def queue():
+    return render_template("review/queue.html", exams=wf().review_queue(current_user()))
+
+
+def _peer_page(exam_id: int, error=None, status=200):
+    view = wf().blind_view(current_user(), exam_id)
+    return render_template("review/peer.html", view=view, error=error, form=request.form), status
+
+
+@bp.get("/review/<int:exam_id>")
+@roles_required("reviewer")
+def peer(exam_id: int):
+    return _peer_page(exam_id)
+
+
+@bp.post("/review/<int:exam_id>")
+@roles_required("reviewer")
+def peer_submit(exam_id: int):
+    choice = request.form.get("choice", "")
+    try:
+        if choice == "":
+            raise UsageError("choose the candidate you see as a possible lead, or 'none of these'")
+        rank = None if choice == "none" else int(choice)
+        wf().submit_review(current_user(), exam_id, rank, request.form.get("reason", ""))
+    except (UsageError, ValueError) as exc:
+        return _peer_page(exam_id, str(exc), 400)
+    return redirect(url_for("review.verify", exam_id=exam_id))
+
+
+@bp.post("/cases/<int:exam_id>/release")
+@login_required
+def release(exam_id: int):
+    wf().release(current_user(), exam_id)
+    return redirect(url_for("review.report", exam_id=exam_id))
+
+
+@bp.get("/cases/<int:exam_id>/report")
+@login_required
+def report(exam_id: int):
+    return render_template("review/report.html", r=wf().report(current_user(), exam_id))

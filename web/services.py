@@ -1,0 +1,61 @@
+"""The domain services a request uses, built once per unlocked store and shared by its threads.
+
+The store can change under a running app (the appliance locks and unlocks it), so the bundle is
+keyed by the store object; the recognizer (the loaded models) is built once per process.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from flask import current_app
+
+from device.audit import AuditLog
+from device.gallery import Gallery
+from device.workflow import Workflow
+from web.db import get_store
+
+_lock = threading.Lock()
+
+
+@dataclass
+class Services:
+    store: object
+    audit: AuditLog
+    gallery: Gallery
+    workflow: Workflow
+
+
+def recognizer():
+    app = current_app
+    with _lock:
+        rec = app.config.get("FIELDFACE_RECOGNIZER")
+        if rec is None:
+            from device.vision import Recognizer
+
+            rec = Recognizer.from_config(app.config["FIELDFACE_CONFIG"].vision)
+            app.config["FIELDFACE_RECOGNIZER"] = rec
+    return rec
+
+
+def services() -> Services:
+    store = get_store()
+    if store is None:
+        from device.errors import LockedError
+
+        raise LockedError("the box is locked")
+    app = current_app
+    cache = app.extensions.setdefault("fieldface", {})
+    bundle = cache.get("services")
+    if bundle is None or bundle.store is not store:
+        rec = recognizer()
+        with _lock:
+            bundle = cache.get("services")
+            if bundle is None or bundle.store is not store:
+                config = app.config["FIELDFACE_CONFIG"]
+                audit = AuditLog(store)
+                gallery = Gallery(store, rec, config, audit)
+                bundle = Services(store, audit, gallery, Workflow(store, audit, gallery, config))
+                cache["services"] = bundle
+    return bundle

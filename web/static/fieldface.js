@@ -1,0 +1,47 @@
+// Small progressive enhancements; every page works without them. No inline script (CSP).
+"use strict";
+(function () {
+  // Comparator: zoom buttons, pinch/drag pan, both panes move together.
+  const comparator = document.getElementById("comparator");
+  if (comparator) {
+    const figures = comparator.querySelectorAll(".figure");
+    let scale = 1, x = 0, y = 0, drag = null;
+    const apply = () => figures.forEach(f => { f.style.transform = `translate(${x}px, ${y}px) scale(${scale})`; });
+    document.querySelectorAll("[data-zoom]").forEach(b => b.addEventListener("click", () => {
+      const z = parseFloat(b.dataset.zoom);
+      if (z === 0) { scale = 1; x = 0; y = 0; } else { scale = Math.min(8, Math.max(1, scale * z)); }
+      apply();
+    }));
+    comparator.addEventListener("pointerdown", e => { drag = [e.clientX - x, e.clientY - y]; comparator.setPointerCapture(e.pointerId); });
+    comparator.addEventListener("pointermove", e => { if (drag) { x = e.clientX - drag[0]; y = e.clientY - drag[1]; apply(); } });
+    comparator.addEventListener("pointerup", () => { drag = null; });
+    const lm = document.getElementById("landmarks");
+    if (lm) lm.addEventListener("click", () => comparator.querySelectorAll(".overlay").forEach(o => o.classList.toggle("hidden")));
+  }
+  // Enhancement: a live preview while a value changes (the Preview button does the same without JS).
+  const live = document.getElementById("live-preview");
+  document.querySelectorAll("form.edit").forEach(form => form.addEventListener("change", () => {
+    const params = new URLSearchParams();
+    form.querySelectorAll("input[type=number], input[name=op]").forEach(i => params.set(i.name, i.value));
+    live.src = form.dataset.preview + "?" + params.toString();
+    live.classList.remove("hidden");
+  }));
+  // Search: through the JSON API the UI shares with other clients.
+  const search = document.getElementById("search-form");
+  if (search) search.addEventListener("submit", async e => {
+    e.preventDefault();
+    const button = document.getElementById("run-search");
+    button.disabled = true; button.textContent = "Searching…";
+    const face = search.querySelector("input[name=face]:checked");
+    const response = await fetch(search.dataset.api, {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": search.querySelector("input[name=csrf_token]").value},
+      body: JSON.stringify({case_id: Number(search.dataset.case), face_index: face ? Number(face.value) : null}),
+    });
+    const body = await response.json();
+    if (response.ok) { window.location = body.next; return; }
+    window.location = window.location.pathname + "?error=" + encodeURIComponent(body.error);
+  });
+  const print = document.getElementById("print");
+  if (print) print.addEventListener("click", () => window.print());
+})();

@@ -6,6 +6,18 @@ import os
 from pathlib import Path
 
 
+def read_user_file(path: Path, what: str, error: type[Exception]) -> bytes:
+    """The bytes of a file the user named, or ``error`` with one line saying why not."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise error(f"{what} {path}: no such file") from None
+    except IsADirectoryError:
+        raise error(f"{what} {path}: is a directory") from None
+    except OSError as exc:
+        raise error(f"{what} {path}: cannot read: {exc.strerror}") from None
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:

@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from device.config import KeysConfig
 from device.errors import LockedError, StoreError, UsageError, WrongKeyError
-from device.fsutil import write_atomic
+from device.fsutil import read_user_file, write_atomic
 
 ENV_KEY_FILE = "FIELDFACE_KEY_FILE"
 KEYSLOTS_FILE = "keyslots"
@@ -108,14 +108,7 @@ def _clean_secret(raw: bytes, where: str) -> bytes:
 
 
 def _read_secret_file(path: Path, what: str) -> bytes:
-    try:
-        return _clean_secret(path.read_bytes(), f"{what} {path}")
-    except FileNotFoundError:
-        raise LockedError(f"{what} {path} does not exist") from None
-    except IsADirectoryError:
-        raise LockedError(f"{what} {path} is a directory") from None
-    except OSError as exc:
-        raise LockedError(f"{what} {path}: cannot read: {exc.strerror}") from None
+    return _clean_secret(read_user_file(path, what, LockedError), f"{what} {path}")
 
 
 PromptFn = Callable[[str], str]

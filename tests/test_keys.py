@@ -63,7 +63,7 @@ def test_bad_key_files_are_refused(tmp_path, content, message):
 
 
 def test_missing_key_file_is_named(tmp_path):
-    with pytest.raises(LockedError, match=r"key file .*nope does not exist"):
+    with pytest.raises(LockedError, match=r"key file .*nope: no such file"):
         obtain_secret(FAST, {"FIELDFACE_KEY_FILE": str(tmp_path / "nope")}, interactive=False)
 
 

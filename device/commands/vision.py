@@ -6,6 +6,7 @@ from pathlib import Path
 
 from device.commands.output import emit
 from device.errors import UsageError
+from device.fsutil import read_user_file
 
 
 def register(sub) -> None:
@@ -23,14 +24,7 @@ def register(sub) -> None:
 
 
 def read_image_file(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory, not an image") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    return read_user_file(path, "image", UsageError)
 
 
 def cmd_analyze(ctx, args) -> int:

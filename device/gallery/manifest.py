@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from device.errors import UsageError
+from device.fsutil import read_user_file
 from device.gallery.enroll import SubjectInfo
 from device.gallery.records import check_name, parse_date
 
@@ -34,13 +35,9 @@ class ManifestGroup:
 def read_manifest(path: Path, default_gallery: str) -> list[ManifestGroup]:
     path = Path(path)
     try:
-        text = path.read_text("utf-8-sig")
-    except FileNotFoundError:
-        raise UsageError(f"manifest {path} does not exist") from None
+        text = read_user_file(path, "manifest", UsageError).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UsageError(f"manifest {path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise UsageError(f"manifest {path}: cannot read: {exc.strerror}") from None
     reader = csv.DictReader(text.splitlines())
     header = [h.strip() for h in reader.fieldnames or []]
     unknown = [h for h in header if h not in COLUMNS]

@@ -23,6 +23,14 @@ from device.store import Store, init_data_dir, is_data_dir, open_store
 log = logging.getLogger(__name__)
 
 DEMO_DEVICE_ID = "demo-unit"
+# Demo accounts, all with DEMO_PASSWORD (printed in the README; never on a real unit).
+DEMO_PASSWORD = "fieldface-demo"  # noqa: S105 - documented demo password, demo data dir only
+DEMO_ACCOUNTS = (
+    ("supervisor", "Demo Supervisor", ["supervisor"]),
+    ("examiner", "Demo Examiner", ["examiner"]),
+    ("peer", "Demo Peer Reviewer", ["reviewer", "examiner"]),
+    ("auditor", "Demo Auditor", ["auditor"]),
+)
 SAMPLE_PHOTOS = Path(__file__).resolve().parent.parent / "tests" / "data"
 DEMO_GALLERY = (
     ("Sample person 1", "DEMO-0001", ("obama.jpg", "obama3.jpg")),
@@ -40,10 +48,32 @@ def ensure_demo(root: Path, config) -> Store:
         write_atomic(key_path, secrets.token_hex(32).encode() + b"\n", mode=0o600)
     secret = MasterSecret(key_path.read_bytes().strip(), "demo key file")
     if is_data_dir(data_dir):
-        return open_store(data_dir, secret, config)
+        store = open_store(data_dir, secret, config)
+        create_demo_accounts(store, config)  # a demo made before accounts existed gets them now
+        return store
     store = init_data_dir(data_dir, secret, config, device_id=DEMO_DEVICE_ID)
     enroll_demo_gallery(store, config)
+    create_demo_accounts(store, config)
     return store
+
+
+def create_demo_accounts(store: Store, config) -> list[str]:
+    """The documented demo users (README), made once, while the unit has no user at all."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from device.audit import AuditLog
+    from device.workflow import users
+
+    with store.connection() as conn:
+        if users.user_count(conn):
+            return []
+    audit, now = AuditLog(store), datetime.now(UTC)
+    until = (date.today() + timedelta(days=365)).isoformat()
+    name, display, roles = DEMO_ACCOUNTS[0]
+    boss = users.create_user(store, audit, config, None, name, display, DEMO_PASSWORD, roles, until, now, True)
+    for name, display, roles in DEMO_ACCOUNTS[1:]:
+        users.create_user(store, audit, config, boss, name, display, DEMO_PASSWORD, roles, until, now)
+    return [a[0] for a in DEMO_ACCOUNTS]
 
 
 def enroll_demo_gallery(store: Store, config, photos: Path = SAMPLE_PHOTOS) -> int:

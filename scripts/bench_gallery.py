@@ -131,6 +131,8 @@ def bench_size(n: int, queries: int, workdir: Path) -> None:
         return times, results
 
     hnsw_t, hnsw_r = timed(lambda q: {h.embedding_id for h in index.search(q, 20, exact=False)})
+    # The product asks for 4 x K hits (several images per subject) and keeps the best K.
+    wide_t, wide_r = timed(lambda q: {h.embedding_id for h in index.search(q, 80, exact=False)[:20]})
     exact_t, exact_r = timed(lambda q: {h.embedding_id for h in index.search(q, 20, exact=True)})
     matrix = vectors  # f32, what a numpy user holds in RAM
 
@@ -143,9 +145,18 @@ def bench_size(n: int, queries: int, workdir: Path) -> None:
     recall = statistics.mean(len(a & b) / 20 for a, b in zip(hnsw_r, exact_r, strict=True))
     numpy_vs_exact = statistics.mean(len(a & b) / 20 for a, b in zip(numpy_r, exact_r, strict=True))
     print(f"  {'search (ms)':<28}{'median':>9}{'p95':>9}")
-    for name, times in (("usearch HNSW", hnsw_t), ("usearch exact", exact_t), ("numpy brute force f32", numpy_t)):
+    for name, times in (
+        ("usearch HNSW, k=20", hnsw_t),
+        ("usearch HNSW, k=80 keep 20", wide_t),
+        ("usearch exact", exact_t),
+        ("numpy brute force f32", numpy_t),
+    ):
         print(f"  {name:<28}{statistics.median(times):>9.3f}{pct(times, 95):>9.3f}")
-    print(f"  HNSW recall@20 vs exact: {recall:.4f}  (numpy f32 vs usearch exact f16: {numpy_vs_exact:.4f})")
+    wide = statistics.mean(len(a & b) / 20 for a, b in zip(wide_r, exact_r, strict=True))
+    print(
+        f"  recall@20 vs exact: HNSW k=20 {recall:.4f}, HNSW k=80 keep 20 (as search does) {wide:.4f}; "
+        f"numpy f32 vs usearch exact f16 {numpy_vs_exact:.4f}"
+    )
     print(
         f"  HNSW vs numpy: {statistics.median(numpy_t) / statistics.median(hnsw_t):.0f}x faster (median); "
         f"numpy holds {matrix.nbytes / 2**20:,.0f} MiB of f32 vectors"

@@ -79,14 +79,14 @@ def gallery_service(ctx, with_recognizer: bool = True):
         from device.vision import Recognizer
 
         recognizer = Recognizer.from_config(ctx.config.vision)
-    return Gallery(ctx.store, recognizer, ctx.config)
+    return Gallery(ctx.store, recognizer, ctx.config, index_progress=_index_progress("building the index"))
 
 
 def _index_progress(label: str):
     bar = {}
 
     def progress(done: int, total: int) -> None:
-        if total >= 1000:
+        if total >= 1000:  # a small gallery builds in a blink: no bar
             bar.setdefault("bar", ProgressBar(total, label)).update(done)
 
     return progress

@@ -26,8 +26,18 @@ class Actor:
 
 
 class Gallery:
-    def __init__(self, store, recognizer, config: Config, audit: AuditLog | None = None, clock=utc_now):
+    def __init__(
+        self,
+        store,
+        recognizer,
+        config: Config,
+        audit: AuditLog | None = None,
+        clock=utc_now,
+        index_progress: Progress | None = None,
+    ):
         self.store = store
+        # Told about (re)building an index from the database, which takes minutes at a million.
+        self.index_progress = index_progress
         self.recognizer = recognizer
         self.config = config
         self.audit = audit or AuditLog(store)
@@ -51,7 +61,7 @@ class Gallery:
             if index is None:
                 index = GalleryIndex(self.store, gallery_id, self.model_id, self.ndim, self.config.gallery)
                 self._indexes[key] = index
-        index.sync(conn, progress)
+        index.sync(conn, progress or self.index_progress)
         return index
 
     def flush_indexes(self) -> None:

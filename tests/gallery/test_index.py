@@ -50,8 +50,10 @@ def test_hnsw_recall_at_20_against_exact_search(store):
     vectors = clustered(400, 10)  # 4,000 vectors
     gid = insert_synthetic(store, vectors)
     index = GalleryIndex(store, gid, "synthetic-model", 128, GalleryConfig(exact_search_max=0))
+    calls = []
     with store.connection() as conn:
-        assert index.sync(conn) == "rebuilt"
+        assert index.sync(conn, lambda done, total: calls.append((done, total))) == "rebuilt"
+    assert calls[0] == (0, 4000) and calls[-1] == (4000, 4000), "rebuilding reports progress"
     assert not index.exact
     # New photos of enrolled people: near their clusters, not copies of stored vectors.
     queries = vectors[::20] + 0.05 * np.random.default_rng(1).standard_normal((200, 128)).astype(np.float32)

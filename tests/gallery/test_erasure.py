@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from device.errors import UsageError
-from device.gallery import SearchRequest
+from device.gallery import Gallery, SearchRequest
 from device.gallery.index import MAGIC
 from device.keys import Purpose
 from device.store.sealed import unseal
@@ -14,8 +14,8 @@ from tests.vision.conftest import photo_bytes
 REQ = dict(case="CASE-9", offense="assault", purpose="report 77", gallery="default")
 
 
-def unsealed_index(gallery) -> bytes:
-    data = gallery.index_for("default").path.read_bytes()
+def unsealed_index(gallery, path=None) -> bytes:
+    data = (path or gallery.index_for("default").path).read_bytes()
     length = int.from_bytes(data[len(MAGIC) : len(MAGIC) + 4], "big")
     header = data[len(MAGIC) + 4 : len(MAGIC) + 4 + length]
     return unseal(gallery.store.keyring.subkey(Purpose.INDEX), data[len(MAGIC) + 4 + length :], header)
@@ -95,3 +95,30 @@ def test_legal_hold_needs_a_known_case_and_a_reason(gallery):
         gallery.set_legal_hold("NOPE", True, EXAMINER, reason="x")
     with pytest.raises(UsageError, match="needs a reason"):
         gallery.set_legal_hold("NOPE", True, EXAMINER, reason=" ")
+
+
+def test_a_crash_between_the_deletion_commit_and_the_index_write_is_caught_up(gallery, recognizer, fast_config):
+    ids = enroll_people(gallery)
+    with gallery.store.connection() as conn:
+        rows = conn.execute(
+            "SELECT e.id, e.vector FROM embeddings e JOIN face_images f ON f.id = e.image_id WHERE f.subject_id = ?",
+            (ids["A"],),
+        ).fetchall()
+    stored_f16 = [np.frombuffer(r[1], "<f4").astype(np.float16).tobytes() for r in rows]
+    index = gallery.index_for("default")
+
+    def power_cut(*args, **kwargs):
+        raise SystemExit("power cut after the commit, before the index file was rewritten")
+
+    index.apply = power_cut
+    with pytest.raises(SystemExit):
+        gallery.delete_subject(ids["A"], EXAMINER, reason="court order 13")
+    on_disk = unsealed_index(gallery, index.path)  # read as it is, without syncing
+    assert all(v in on_disk for v in stored_f16), "the file on disk is one version behind"
+
+    fresh = Gallery(gallery.store, recognizer, fast_config)  # the next process
+    after = fresh.index_for("default")
+    with gallery.store.connection() as conn:
+        assert after.keys() == {r[0] for r in conn.execute("SELECT id FROM embeddings")}
+    assert after.version == 4
+    assert not any(v in unsealed_index(fresh) for v in stored_f16), "caught up, and the erasure reached the disk"

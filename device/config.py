@@ -301,6 +301,17 @@ class PolicyConfig(Section):
     training_valid_days: Annotated[int, Field(ge=1, le=3650)] = 365
 
 
+class ReportsConfig(Section):
+    """Operational testing from the web UI (web/reports.py); the CLI reads any folder its user can."""
+
+    # The web page only reads labelled photos below this folder (where removable media mount), so a
+    # supervisor's browser cannot point the unit's recognizer at the data dir or /etc.
+    evaluation_root: Path = Path("/media")
+    # All image pairs are scored in memory (n^2/2 float64): 3000 photos are about 0.3 GB on the Pi.
+    # Larger sets: `fieldface evaluate` on a bigger machine's copy of the model.
+    evaluation_max_images: Annotated[int, Field(ge=2, le=20_000)] = 3000
+
+
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -320,6 +331,7 @@ class Config(Section):
     search: SearchConfig = SearchConfig()
     policy: PolicyConfig = PolicyConfig()
     workflow: WorkflowConfig = WorkflowConfig()
+    reports: ReportsConfig = ReportsConfig()
     logging: LoggingConfig = LoggingConfig()
 
 

@@ -41,10 +41,10 @@ def create_app(store, config, test_config: dict | None = None, appliance=None) -
 
         unlock.attach(app, appliance)
 
-    from web import admin, api, audit_view, auth, cases, gallery_admin, review
+    from web import admin, api, audit_view, auth, cases, gallery_admin, reports, review
 
     auth.init_app(app)  # after the unlock screen's guard: a locked box answers with that first
-    for blueprint in (cases.bp, review.bp, gallery_admin.bp, audit_view.bp, admin.bp, api.bp):
+    for blueprint in (cases.bp, review.bp, gallery_admin.bp, audit_view.bp, admin.bp, reports.bp, api.bp):
         app.register_blueprint(blueprint)
 
     @app.context_processor

@@ -27,6 +27,7 @@ log = logging.getLogger("fieldface")
 # the web, so it may name them; the domain packages under device/ never import web/ or firmware_hooks/.
 COMMAND_MODULES = (
     "device.commands.store",
+    "device.commands.backup",
     "device.commands.vision",
     "device.commands.gallery",
     "device.commands.audit",

@@ -36,8 +36,45 @@ log = logging.getLogger(__name__)
 DB_FILE = "fieldface.db"
 CACHE_DIR = "cache"
 
-Connection = sqlcipher3.dbapi2.Connection
 DatabaseError = sqlcipher3.dbapi2.DatabaseError
+DISK_FULL = "database or disk is full"  # SQLITE_FULL: SQLite's words for ENOSPC (and max_page_count)
+
+
+class Connection(sqlcipher3.dbapi2.Connection):
+    """Every store connection: a full disk becomes one StoreError, whichever module was writing.
+
+    On SQLITE_FULL SQLite rolls the transaction back itself; the caller's ROLLBACK then finds no
+    transaction, and is made a no-op so that the full disk, not "no transaction", is what is said.
+    """
+
+    def __init__(self, database, *args, **kwargs):
+        super().__init__(database, *args, **kwargs)
+        self.path = database
+
+    def _full(self, exc: Exception) -> Exception:
+        if DISK_FULL in str(exc):
+            return StoreError(f"the disk holding {self.path} is full: nothing was written; free space and retry")
+        return exc
+
+    def execute(self, sql, *args):
+        if not self.in_transaction and sql == "ROLLBACK":
+            return super().execute("SELECT 0")
+        try:
+            return super().execute(sql, *args)
+        except sqlcipher3.dbapi2.OperationalError as exc:
+            raise self._full(exc) from None
+
+    def executemany(self, sql, *args):
+        try:
+            return super().executemany(sql, *args)
+        except sqlcipher3.dbapi2.OperationalError as exc:
+            raise self._full(exc) from None
+
+    def executescript(self, script):
+        try:
+            return super().executescript(script)
+        except sqlcipher3.dbapi2.OperationalError as exc:
+            raise self._full(exc) from None
 
 
 def utc_now() -> str:
@@ -62,7 +99,7 @@ class Store:
 
     def connect(self) -> Connection:
         """A new connection, keyed and configured; the caller closes it."""
-        conn = sqlcipher3.connect(str(self.db_path), isolation_level=None, check_same_thread=False)
+        conn = sqlcipher3.connect(str(self.db_path), isolation_level=None, check_same_thread=False, factory=Connection)
         try:
             # Before the key, so a failed HMAC check is our one-line error, not SQLCipher's log.
             conn.execute("PRAGMA cipher_log_level = NONE")

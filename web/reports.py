@@ -155,7 +155,7 @@ def _policy_page(error=None, status=200, changed=None):
     policy = Policy.load(services().store, _config())
     settings = [
         {"key": key, **item, "kind": _kind(item["value"]),
-         "text": json.dumps(item["value"]) if _kind(item["value"]) in ("json", "text") else item["value"]}
+         "text": json.dumps(item["value"]) if _kind(item["value"]) == "json" else item["value"]}
         for key, item in policy.to_dict().items()
     ]  # fmt: skip
     page = render_template("reports/policy.html", settings=settings, error=error, changed=changed,

@@ -131,7 +131,9 @@ def test_report_page_shows_the_figures_of_the_hand_built_log(app, as_user, store
     assert "search.top_k" in page and "pilot" in page  # the policy change of the 13th
     # Every row of every table equals what period.generate computes for the same period.
     expected = period.generate(store, date(2025, 3, 1), date(2025, 3, 31), actor="t", role="auditor")
-    for title, rows in render.tables(expected):
+    sections = render.tables(expected)
+    assert len(sections) == page.count("<h2>") - 1 == 15  # and the policy changes
+    for title, rows in sections:
         shown = [(item or title, "—" if value in (None, "") else str(value)) for item, value in rows]
         assert table(page, title.replace(" ", "-")) == shown, title
     assert 'aria-label="Searches by offence category"' in page and "<script" not in page.split("<main>")[1]

@@ -41,3 +41,16 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+# Below this, /healthz says "degraded": SQLite needs room for WAL frames and checkpoints, and a
+# write that meets a full disk is refused (StoreError) rather than half done, but refused all the same.
+MIN_FREE_BYTES = 64 << 20
+
+
+def disk_status(path: Path, min_free_bytes: int = MIN_FREE_BYTES) -> dict:
+    """Free space on the filesystem holding ``path``, and whether it is below ``min_free_bytes``."""
+    import shutil
+
+    usage = shutil.disk_usage(path)
+    return {"free_bytes": usage.free, "total_bytes": usage.total, "low": usage.free < min_free_bytes}

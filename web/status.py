@@ -55,4 +55,14 @@ def index():
 def healthz():
     # A real query through the encrypted store: proves the key is in memory and the file opens.
     status = _status()
-    return jsonify(status="ok", device_id=status["device_id"], schema=status["schema"])
+    body = {"status": "ok", "device_id": status["device_id"], "schema": status["schema"]}
+    # A disk low on space: "degraded" with the numbers (writes may be refused), not a 503, so that
+    # it is reported rather than answered by watchdog restarts.
+    from flask import current_app
+
+    from device.fsutil import MIN_FREE_BYTES, disk_status
+
+    disk = disk_status(get_store().data_dir, current_app.config.get("MIN_FREE_BYTES", MIN_FREE_BYTES))
+    if disk["low"]:
+        body.update(status="degraded", disk=disk)
+    return jsonify(body)

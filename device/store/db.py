@@ -40,6 +40,15 @@ DatabaseError = sqlcipher3.dbapi2.DatabaseError
 DISK_FULL = "database or disk is full"  # SQLITE_FULL: SQLite's words for ENOSPC (and max_page_count)
 
 
+def disk_full_error(db_path: Path, exc: Exception) -> StoreError | None:
+    """The one-line error for a full disk, or None when ``exc`` is something else. Growing the
+    -shm file (a first connection) fails as "disk I/O error", so that counts when space is gone."""
+    text = str(exc)
+    if DISK_FULL not in text and not ("disk I/O error" in text and shutil.disk_usage(db_path.parent).free < 1 << 20):
+        return None
+    return StoreError(f"the disk holding {db_path} is full: nothing was written; free space and retry")
+
+
 class Connection(sqlcipher3.dbapi2.Connection):
     """Every store connection: a full disk becomes one StoreError, whichever module was writing.
 
@@ -52,9 +61,7 @@ class Connection(sqlcipher3.dbapi2.Connection):
         self.path = database
 
     def _full(self, exc: Exception) -> Exception:
-        if DISK_FULL in str(exc):
-            return StoreError(f"the disk holding {self.path} is full: nothing was written; free space and retry")
-        return exc
+        return disk_full_error(Path(self.path), exc) or exc
 
     def execute(self, sql, *args):
         if not self.in_transaction and sql == "ROLLBACK":
@@ -115,6 +122,9 @@ class Store:
             conn.execute("PRAGMA temp_store = MEMORY")
         except DatabaseError as exc:
             conn.close()
+            full = disk_full_error(self.db_path, exc)
+            if full is not None:
+                raise full from None
             raise StoreError(f"{self.db_path} does not open with this key or is damaged ({exc})") from None
         except BaseException:
             conn.close()

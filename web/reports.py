@@ -242,14 +242,23 @@ def _choices() -> tuple[list[str], list[str]]:
     root = Path(_config().reports.evaluation_root)
     if not root.is_dir():
         return [], []
-    found = []
-    for child in sorted(root.iterdir()):
-        if child.is_dir() and not child.name.startswith("."):
-            found.append(child)
-            found += [c for c in sorted(child.iterdir()) if c.is_dir() and not c.name.startswith(".")]
-    folders = [str(p.relative_to(root)) for p in found]
-    csvs = [str(c.relative_to(root)) for p in [root, *found] for c in sorted(p.glob("*.csv")) if c.is_file()]
-    return folders, csvs
+    found, csvs = [], []
+    for stick in _subfolders(root):
+        found += [stick, *_subfolders(stick)]
+    for folder in [root, *found]:
+        try:
+            csvs += [str(c.relative_to(root)) for c in sorted(folder.glob("*.csv")) if c.is_file()]
+        except OSError:
+            continue
+    return [str(p.relative_to(root)) for p in found], csvs
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    # An ext4 stick's lost+found (root only, mode 0700) must not break the page: skip what we cannot read.
+    try:
+        return [c for c in sorted(folder.iterdir()) if c.is_dir() and not c.name.startswith(".")]
+    except OSError:
+        return []
 
 
 def _run(job: Job, store, config, audit, rec, dataset, target_fmr: float, top: int | None) -> None:
@@ -267,6 +276,8 @@ def _run(job: Job, store, config, audit, rec, dataset, target_fmr: float, top: i
         job.state = "done"
     except FieldfaceError as exc:
         job.error, job.state = str(exc), "failed"
+    except OSError as exc:  # the stick pulled out mid-run, an unreadable photo
+        job.error, job.state = f"cannot read the photos: {exc.strerror or exc} ({exc.filename})", "failed"
     except Exception:
         log.exception("operational test %s failed", job.id)
         job.error, job.state = "internal error; the details are in the unit's log", "failed"
@@ -306,21 +317,30 @@ def evaluation_start():
                              " (reports.evaluation_max_images); use 'fieldface evaluate' for more")  # fmt: skip
     except ValueError:
         return _evaluations_page("rank K: a whole number from 1 to 200", 400)
+    except OSError as exc:
+        return _evaluations_page(f"photo folder: cannot read {exc.filename}: {exc.strerror or exc}", 400)
     except UsageError as exc:
         return _evaluations_page(str(exc), 400)
-    svc = services()
     with _jobs_lock:
         running = next((j for j in _jobs.values() if j.state == "running"), None)
-        if running:
-            return _evaluations_page(f"an operational test is already running (by {running.owner}): wait for it", 409)
-        for old in sorted(_jobs.values(), key=lambda j: j.started)[:-JOBS_KEPT]:
-            del _jobs[old.id]
-        rel = str(folder.relative_to(Path(config.reports.evaluation_root).resolve()))
-        job = Job(secrets.token_urlsafe(9), current_user().username, rel, len(dataset.images), time.time())
-        _jobs[job.id] = job
+        if running is None:
+            job = _add_job(folder, len(dataset.images))
+    if running is not None:  # rendered outside the lock: the page reads the jobs too
+        return _evaluations_page(f"an operational test is already running (by {running.owner}): wait for it", 409)
+    svc = services()
     args = (job, svc.store, config, svc.audit, recognizer(), dataset, float(form.get("target_fmr", "0.001")), top)
     threading.Thread(target=_run, args=args, name=f"evaluate-{job.id}", daemon=True).start()
     return redirect(url_for("reports.job", job_id=job.id))
+
+
+def _add_job(folder: Path, total: int) -> Job:
+    """A new running job (the caller holds _jobs_lock); the oldest finished ones are forgotten."""
+    root = Path(_config().reports.evaluation_root).resolve()
+    for old in sorted(_jobs.values(), key=lambda j: j.started)[:-JOBS_KEPT]:
+        del _jobs[old.id]
+    job = Job(secrets.token_urlsafe(9), current_user().username, str(folder.relative_to(root)), total, time.time())
+    _jobs[job.id] = job
+    return job
 
 
 def _job(job_id: str) -> Job:

@@ -314,3 +314,27 @@ def test_no_stick_means_no_run_form(as_user, media):
     assert 'id="no-folders"' in page and 'id="run-test"' not in page
     assert as_user("boss").get("/reports/evaluations/jobs/nope").status_code == 404
     assert as_user("boss").get("/reports/evaluations/99").status_code == 404
+
+
+def test_a_run_that_fails_says_why_on_its_page(as_user, store, media):
+    for identity in ("p1", "p2"):
+        (media / "junk" / identity).mkdir(parents=True)
+        (media / "junk" / identity / "x.jpg").write_bytes(b"not a photo")
+    boss = as_user("boss")
+    job_url = post(boss, "/reports/evaluations", {"folder": "junk"}, "/reports/evaluations").headers["Location"]
+    assert wait_done(boss, job_url)["state"] == "failed"
+    page = text(boss.get(job_url))
+    assert "The test stopped: fewer than 2 identities have a usable photo" in page and "job-progress" not in page
+    assert audited(store, "evaluation.run") == []
+
+
+def test_one_run_at_a_time(as_user, monkeypatch, labelled):
+    from web import reports
+
+    running = reports.Job("j1", "other", "stick/agency-set", 5, time.time())
+    monkeypatch.setattr(reports, "_jobs", {"j1": running})
+    boss = as_user("boss")
+    response = post(boss, "/reports/evaluations", {"folder": "stick/agency-set"}, "/reports/evaluations")
+    assert response.status_code == 409 and "already running (by other)" in text(response)
+    assert "A test is running (stick/agency-set, by other)" in text(as_user("aud").get("/reports/evaluations"))
+    assert boss.get("/reports/evaluations/jobs/j1.json").get_json()["done"] == 0

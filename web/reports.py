@@ -15,9 +15,9 @@ cross-site fetch is refused here as well, so another site cannot make a reader's
 Operational tests read a folder below ``reports.evaluation_root`` (a mounted USB stick): no zip
 upload, because unpacking would copy an agency's biometric photos onto the unit's unencrypted
 temporary storage, and an archive needs its own defences (member paths, bomb ratios). The run
-happens in a background thread (embedding is about a photo per second on a Pi, far beyond
-gunicorn's request timeout for a real set) with a progress page; one run at a time, since it
-shares the two cores and the recognizer with searches.
+happens in a background thread (every photo is detected, assessed and embedded, so a real set
+takes far longer than gunicorn's request timeout) with a progress page; one run at a time, since
+it shares the two cores and the recognizer with searches.
 """
 
 from __future__ import annotations

@@ -1,16 +1,12 @@
 """Process lifecycle of ``fieldface sync`` and ``fieldface audit receive``: one stop event, set by
-SIGTERM/SIGINT through a socket pair (a signal handler only writes a byte: it must not take
-locks that the interrupted main thread may hold), clean shutdown in reverse order, exit codes.
+SIGTERM/SIGINT (device.service.stop_on_signals), clean shutdown in reverse order, exit codes.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
-import socket
 import threading
 import time
-from collections.abc import Callable
 
 from device import service as lifecycle
 from device.errors import SyncError
@@ -18,38 +14,12 @@ from device.errors import SyncError
 log = logging.getLogger(__name__)
 
 
-def stop_on_signals(stop: threading.Event) -> Callable[[], None]:
-    """SIGTERM and SIGINT set ``stop``; returns a function that restores the old handlers."""
-    reader, writer = socket.socketpair()
-    writer.setblocking(False)
-
-    def handler(signum, frame):
-        try:
-            writer.send(b"\0")
-        except OSError:  # the pair is full or closed: a stop is already on its way
-            pass
-
-    def watch():
-        if reader.recv(1):
-            stop.set()
-
-    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    threading.Thread(target=watch, name="signal-watch", daemon=True).start()
-
-    def restore():
-        for sig, previous in old.items():
-            signal.signal(sig, previous)
-        writer.close()
-
-    return restore
-
-
 def run_publisher(audit, cfg, once_timeout: float | None = None, stop: threading.Event | None = None) -> int:
     """Deliver until stopped; with ``once_timeout``, until everything present at start is acked."""
     from device.sync.publisher import Publisher
 
     stop = stop or threading.Event()
-    restore = stop_on_signals(stop) if threading.current_thread() is threading.main_thread() else None
+    restore = lifecycle.stop_on_signals(stop) if threading.current_thread() is threading.main_thread() else None
     publisher = Publisher(audit, cfg)
     target, _ = audit.head()
     deadline = time.monotonic() + once_timeout if once_timeout is not None else None
@@ -96,7 +66,7 @@ def run_receiver(
     from device.sync.registry import Registry
 
     stop = stop or threading.Event()
-    restore = stop_on_signals(stop) if threading.current_thread() is threading.main_thread() else None
+    restore = lifecycle.stop_on_signals(stop) if threading.current_thread() is threading.main_thread() else None
     registry = Registry(cfg.registry)
     store = CentralStore(backend_for(cfg.database))
     receiver = Receiver(store, registry)

@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from device.errors import StoreError, WrongKeyError
 from device.fsutil import fsync_dir
 from device.keys import KeyRing, MasterSecret, Purpose, read_slots, unlock, write_slots
-from device.store.db import CACHE_DIR, DB_FILE, Store, open_store, utc_now
+from device.store.db import CACHE_DIR, DB_FILE, Store, open_store, staging_for_new, utc_now
 
 MAGIC = b"FFBACKUP1\n"
 FORMAT = "fieldface-backup/1"
@@ -216,12 +216,7 @@ def restore_backup(path: Path, data_dir: Path, secret: MasterSecret, config, act
     """Decrypt ``path`` into a new ``data_dir``: verified (SQLite, SQLCipher, audit chain) in a
     sibling staging folder, then renamed into place; an existing data dir is never touched."""
     path, data_dir = Path(path), Path(data_dir)
-    if data_dir.exists() and (not data_dir.is_dir() or any(data_dir.iterdir())):
-        raise StoreError(f"{data_dir} already exists and is not empty; refusing to overwrite it")
-    if not data_dir.parent.is_dir():
-        raise StoreError(f"cannot restore into {data_dir}: {data_dir.parent} does not exist")
-    staging = data_dir.with_name(f".{data_dir.name}.restore-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = staging_for_new(data_dir, "restore")
     try:
         try:
             f = path.open("rb")

@@ -192,6 +192,20 @@ def is_data_dir(path: Path) -> bool:
     return (path / "keyslots").exists()
 
 
+def staging_for_new(data_dir: Path, purpose: str) -> Path:
+    """A fresh sibling folder to build a new data dir in, renamed into place once complete.
+
+    Refuses a ``data_dir`` that exists and is not empty: nothing here ever overwrites a store.
+    """
+    if data_dir.exists() and (not data_dir.is_dir() or any(data_dir.iterdir())):
+        raise StoreError(f"{data_dir} already exists and is not empty; refusing to overwrite it")
+    if not data_dir.parent.is_dir():
+        raise StoreError(f"cannot {purpose} {data_dir}: {data_dir.parent} does not exist")
+    staging = data_dir.with_name(f".{data_dir.name}.{purpose}-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    return staging
+
+
 def init_data_dir(data_dir: Path, secret: MasterSecret, config, device_id: str = "") -> Store:
     """Create a new encrypted data dir; refuses any existing non-empty folder.
 
@@ -199,12 +213,7 @@ def init_data_dir(data_dir: Path, secret: MasterSecret, config, device_id: str =
     half-made data dir that would later refuse to unlock.
     """
     data_dir = Path(data_dir)
-    if data_dir.exists() and (not data_dir.is_dir() or any(data_dir.iterdir())):
-        raise StoreError(f"{data_dir} already exists and is not empty; refusing to overwrite it")
-    if not data_dir.parent.is_dir():
-        raise StoreError(f"cannot create {data_dir}: {data_dir.parent} does not exist")
-    staging = data_dir.with_name(f".{data_dir.name}.init-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = staging_for_new(data_dir, "init")
     try:
         staging.mkdir(mode=0o700)
         (staging / CACHE_DIR).mkdir(mode=0o700)

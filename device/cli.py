@@ -65,7 +65,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="fieldface", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="fieldface",
+        description="Offline face search for field units: candidate lists for trained human review, "
+        "never an identification. Every action is recorded in a tamper-evident audit log.",
+    )
     parser.add_argument("--version", action="version", version=f"fieldface {__version__}")
     parser.add_argument(
         "--config", metavar="PATH", help="config file (default: $FIELDFACE_CONFIG or /etc/fieldface/config.toml)"

@@ -41,10 +41,11 @@ def create_app(store, config, test_config: dict | None = None, appliance=None) -
 
         unlock.attach(app, appliance)
 
-    from web import admin, api, audit_view, auth, cases, gallery_admin, reports, review
+    from web import admin, api, audit_view, auth, camera, cases, gallery_admin, reports, review
 
     auth.init_app(app)  # after the unlock screen's guard: a locked box answers with that first
-    for blueprint in (cases.bp, review.bp, gallery_admin.bp, audit_view.bp, admin.bp, reports.bp, api.bp):
+    blueprints = (cases.bp, camera.bp, review.bp, gallery_admin.bp, audit_view.bp, admin.bp, reports.bp, api.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
     @app.context_processor

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from device.errors import FieldfaceError, UsageError
+from device.errors import CameraError, FieldfaceError, UsageError
 from device.workflow.enhance import OPS
 from web.auth import current_user, login_required
+from web.camera import PREVIEW_MAX_S
+from web.camera import holder as camera_holder
+from web.camera import page_state as camera_state
 from web.images import display, faces_for_screen, jpeg_response
 from web.services import services
 
@@ -54,8 +57,8 @@ def index():
 
 def _new_form(error=None, form=None, status=200):
     config = current_app.config["FIELDFACE_CONFIG"]
-    return render_template("cases/new.html", error=error, form=form or {},
-                           offenses=config.search.offense_categories), status  # fmt: skip
+    return render_template("cases/new.html", error=error, form=form or {}, camera=camera_state(),
+                           preview_max_s=PREVIEW_MAX_S, offenses=config.search.offense_categories), status  # fmt: skip
 
 
 @bp.get("/cases/new")
@@ -68,10 +71,19 @@ def new():
 @login_required
 def create():
     form = request.form
-    upload = request.files.get("probe")
-    data = upload.read() if upload else b""
+    if form.get("source") == "camera":
+        # The Capture button: a full-resolution still taken now is the probe, exactly as if it had
+        # been imported (same hashing, quality report and audit), with where it came from recorded.
+        try:
+            data, source = camera_holder().capture()
+        except CameraError as exc:
+            return _new_form(f"{exc}. Import a photo file instead.", form, 503)
+    else:
+        upload = request.files.get("probe")
+        data, source = (upload.read() if upload else b""), "import"
     try:
-        exam = wf().start(current_user(), form.get("case", ""), form.get("offense", ""), form.get("purpose", ""), data)
+        exam = wf().start(current_user(), form.get("case", ""), form.get("offense", ""), form.get("purpose", ""), data,
+                          source=source)  # fmt: skip
     except UsageError as exc:  # shown on the form with what was typed; nothing was saved
         return _new_form(str(exc), form, 400)
     return redirect(url_for("cases.show", exam_id=exam.id))

@@ -59,3 +59,23 @@ def services() -> Services:
                 bundle = Services(store, audit, gallery, Workflow(store, audit, gallery, config))
                 cache["services"] = bundle
     return bundle
+
+
+def drop(app) -> None:
+    """The box is locking: let go of everything this process holds about the unlocked store.
+
+    The store's keys are wiped by the appliance; what is left here is the audit log's open
+    (keyed) database connection, the gallery's in-memory indexes (embeddings of enrolled
+    people), the workflow's cache of recent analyses (face crops of case photos) and the camera.
+    After the next unlock ``services()`` builds a fresh bundle and the camera reopens on demand.
+    """
+    from device.workflow.cases import forget_analyses
+    from web.camera import close_camera
+
+    cache = app.extensions.setdefault("fieldface", {})
+    with _lock:
+        bundle = cache.pop("services", None)
+    if bundle is not None:
+        bundle.audit.close()
+    forget_analyses()
+    close_camera(app)

@@ -33,6 +33,10 @@ def attach(app, appliance) -> None:
 
     def swap(store):
         app.config["FIELDFACE_STORE"] = store
+        if store is None:
+            from web.services import drop
+
+            drop(app)
 
     appliance.on_change(swap)
     app.register_blueprint(bp)

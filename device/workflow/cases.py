@@ -122,8 +122,22 @@ def list_for(wf, user: User) -> list[Examination]:
 
 
 # Analyses of recent images by hash: a step's page and its search look at the same picture.
+# They hold face crops and embeddings of case photos, so a lock empties them (forget_analyses).
 _analyses: OrderedDict[str, object] = OrderedDict()
 _analyses_lock = threading.Lock()
+
+
+def forget_analyses() -> int:
+    """Drop every cached analysis (the box is locking); returns how many there were."""
+    with _analyses_lock:
+        count = len(_analyses)
+        _analyses.clear()
+    return count
+
+
+def cached_analyses() -> int:
+    with _analyses_lock:
+        return len(_analyses)
 
 
 def analyze(wf, data: bytes, sha: str | None = None):
@@ -163,7 +177,8 @@ def analyze_working(wf, exam: Examination):
     return analyze(wf, data, exam.current_sha256)
 
 
-def start(wf, user: User, case: str, offense: str, purpose: str, probe: bytes) -> Examination:
+def start(wf, user: User, case: str, offense: str, purpose: str, probe: bytes, source: str = "import") -> Examination:
+    """``source``: ``import`` for a file, else the camera that took the still (said in the audit)."""
     require_role(user, "examiner")
     require_trained(user, wf.today())
     req = check_request(SearchRequest(case, offense, purpose, wf.config.gallery.default_gallery), wf.config)
@@ -182,7 +197,7 @@ def start(wf, user: User, case: str, offense: str, purpose: str, probe: bytes) -
             (req.case, req.offense, req.purpose, user.id, probe, sha, analysis.format, face, now, now),
         ).lastrowid
         details = {"offense": req.offense, "purpose": req.purpose[:200], "probe_sha256": sha,
-                   "faces": len(analysis.faces)}  # fmt: skip
+                   "faces": len(analysis.faces), "probe_source": source[:100]}  # fmt: skip
         wf.audit.append_in(conn, [Draft("exam.start", user.username, "examiner", f"exam:{exam_id}", req.case,
                                         details=details)])  # fmt: skip
         return get(conn, exam_id)

@@ -67,8 +67,8 @@ class Workflow:
 
     # ---- the five steps --------------------------------------------------------------------------
 
-    def start(self, user, case, offense, purpose, probe: bytes):
-        return cases.start(self, user, case, offense, purpose, probe)
+    def start(self, user, case, offense, purpose, probe: bytes, source: str = "import"):
+        return cases.start(self, user, case, offense, purpose, probe, source)
 
     def examination(self, user, exam_id):
         return cases.load_for(self, user, exam_id)

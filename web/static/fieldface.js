@@ -15,8 +15,33 @@
     comparator.addEventListener("pointerdown", e => { drag = [e.clientX - x, e.clientY - y]; comparator.setPointerCapture(e.pointerId); });
     comparator.addEventListener("pointermove", e => { if (drag) { x = e.clientX - drag[0]; y = e.clientY - drag[1]; apply(); } });
     comparator.addEventListener("pointerup", () => { drag = null; });
+    // One state for both panes: the overlays are compared, so they are on or off together.
     const lm = document.getElementById("landmarks");
-    if (lm) lm.addEventListener("click", () => comparator.querySelectorAll(".overlay").forEach(o => o.classList.toggle("hidden")));
+    if (lm) {
+      const overlays = comparator.querySelectorAll(".overlay");
+      let shown = !overlays[0]?.classList.contains("hidden");
+      const show = () => { overlays.forEach(o => o.classList.toggle("hidden", !shown)); lm.setAttribute("aria-pressed", String(shown)); };
+      show();
+      lm.addEventListener("click", () => { shown = !shown; show(); });
+    }
+  }
+  // Camera preview (new search): the stream stops when the page is hidden or left, and the server
+  // ends it after data-max-s seconds; then a button resumes it. Dropping the src closes the stream.
+  const preview = document.getElementById("camera-preview");
+  if (preview) {
+    const resume = document.getElementById("preview-resume");
+    let timer = null;
+    const stop = () => { clearTimeout(timer); preview.removeAttribute("src"); resume.classList.remove("hidden"); };
+    const start = () => {
+      preview.src = preview.dataset.src + "?t=" + Date.now();  // a new stream, never a cached one
+      resume.classList.add("hidden");
+      clearTimeout(timer);
+      timer = setTimeout(stop, Number(preview.dataset.maxS) * 1000);
+    };
+    timer = setTimeout(stop, Number(preview.dataset.maxS) * 1000);
+    resume.addEventListener("click", start);
+    document.addEventListener("visibilitychange", () => { if (document.hidden) stop(); });
+    window.addEventListener("pagehide", stop);
   }
   // Enhancement: a live preview while a value changes (the Preview button does the same without JS).
   const live = document.getElementById("live-preview");

@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "device.commands.reports",
     "device.commands.sync",
     "device.commands.appliance",
+    "device.commands.users",
     "firmware_hooks.commands",
     "web.commands",
 )

@@ -70,6 +70,21 @@ class User:
         }
 
 
+def console_user(login: str) -> User:
+    """Who acts from the unit's console (``fieldface user ...``). Whoever unlocks the store there
+    already holds every key of the unit, so they act with supervisor powers; the audit names them
+    ``cli:<login>``. Id 0 is never a stored account's (ids start at 1), so the self-protection
+    rules (own role, own account) never mistake them for one."""
+    return User(0, f"cli:{login}", "console", frozenset({"supervisor"}), None, True)
+
+
+def require_user(conn, username: str) -> User:
+    user = find_user(conn, (username or "").strip().lower())
+    if user is None:
+        raise UsageError(f"there is no user {username!r} on this unit")
+    return user
+
+
 def hasher(config) -> PasswordHasher:
     wf = config.workflow
     return PasswordHasher(time_cost=wf.argon2_iterations, memory_cost=wf.argon2_memory_kib, parallelism=1, type=Type.ID)

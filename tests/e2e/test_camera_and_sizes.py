@@ -1,0 +1,147 @@
+"""In Debian's Chromium: a probe taken with the unit's camera (Capture) at 800x480, the landmark
+toggle on the comparator, and a page tour at both screen sizes (800x480 and 1280x800) checking
+that nothing scrolls sideways and that every control is at least 44 px for a finger.
+
+The camera is the ``files`` source on a tests/data photo, owned by the served process like the
+real one. Screenshots land in test-artifacts/e2e/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from device.demo import DEMO_PASSWORD
+from tests.conftest import FAST_KEYS, REPO
+from tests.e2e.test_workflow import SHOTS
+from tests.web.test_status import free_port, wait_http
+
+pytestmark = pytest.mark.e2e
+PROBE = REPO / "tests" / "data" / "obama2.jpg"
+SIZES = {"800x480": (800, 480), "1280x800": (1280, 800)}
+# The controls a finger presses; radio buttons and checkboxes are inside a 44 px label.pick.
+TOUCH = ("button:visible, a.button:visible, .nav a:visible, label.pick:visible, select:visible, "
+         "input:visible:not([type=radio]):not([type=checkbox])")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def camera_unit(tmp_path_factory):
+    """``fieldface demo`` with a camera: the README's main command on a unit that has one."""
+    root = tmp_path_factory.mktemp("camera-unit")
+    config = root / "config.toml"
+    camera = f'[camera]\ntype = "files"\nsource = "{PROBE}"\nlock_file = "{root / "camera.lock"}"\n'
+    config.write_text("[keys]\n" + "".join(f"{k} = {v}\n" for k, v in FAST_KEYS.items()) + camera)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDFACE_")}
+    env["FIELDFACE_CONFIG"] = str(config)
+    port = free_port()
+    argv = [sys.executable, "-m", "device.cli", "demo", "--dir", str(root / "demo"), "--bind", f"127.0.0.1:{port}"]
+    proc = subprocess.Popen(argv, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=120)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        proc.stderr.close()
+
+
+def _page(browser, size: str, errors: list):
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    return context, page
+
+
+def _login(page, base: str, username: str):
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("#login")
+    page.wait_for_url("**/cases")
+
+
+def _shot(page, name: str):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _capture(page, base: str, case: str, shot: str | None = None) -> str:
+    """Step 1 from the camera; returns the examination's URL."""
+    page.goto(base + "/cases/new", wait_until="domcontentloaded")  # the preview stream never "loads"
+    # The live preview shows frames (an <img> on an MJPEG stream).
+    # (Polled from here: wait_for_function would eval in the page, which the CSP rightly forbids.)
+    preview = page.locator("#camera-preview")
+    deadline = time.monotonic() + 15
+    while preview.evaluate("e => e.naturalWidth") == 0:
+        assert time.monotonic() < deadline, "no preview frame within 15 s"
+        page.wait_for_timeout(100)
+    page.fill("#case", case)
+    page.select_option("#offense", "robbery")
+    page.fill("#purpose", "Warrant 9/2025, taken with the unit's camera")
+    if shot:
+        _shot(page, shot)
+    page.click("#capture")
+    page.wait_for_url("**/enhance")  # one face: it is chosen, the next step is enhancement
+    return page.url.rsplit("/", 1)[0]
+
+
+def test_capture_at_800x480_and_one_landmark_state_for_both_panes(browser, camera_unit):
+    errors: list[str] = []
+    context, page = _page(browser, "800x480", errors)
+    _login(page, camera_unit, "examiner")
+    exam_url = _capture(page, camera_unit, "E2E-CAM-1", shot="1-camera-preview-800x480")
+    page.goto(exam_url + "/probe")
+    assert re.fullmatch(r"[0-9a-f]{64}", page.locator("#probe-sha").inner_text())
+    assert page.locator("#quality-0").inner_text() in ("pass", "warn")
+    _shot(page, "1-camera-probe-quality-800x480")
+    page.goto(exam_url + "/enhance")
+    page.click("#run-search")
+    page.wait_for_url("**/analysis")
+    page.click("#compare-1")
+    overlays = page.locator("#comparator .overlay")
+    assert overlays.count() == 2
+    shown = lambda: [overlays.nth(i).is_visible() for i in range(2)]  # noqa: E731
+    assert shown() == [True, True], "probe and candidate start alike"
+    page.click("#landmarks")
+    assert shown() == [False, False] and page.get_attribute("#landmarks", "aria-pressed") == "false"
+    page.click("#landmarks")
+    assert shown() == [True, True]
+    context.close()
+    assert errors == []
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_page_tour_fits_the_screen_with_finger_sized_controls(browser, camera_unit, size):
+    errors: list[str] = []
+    context, page = _page(browser, size, errors)
+    _login(page, camera_unit, "examiner")
+    exam_url = _capture(page, camera_unit, f"E2E-TOUR-{size}")
+    page.click("#run-search")
+    page.wait_for_url("**/analysis")
+    pages = {"cases": "/cases", "new-search": "/cases/new", "probe": exam_url + "/probe",
+             "enhance": exam_url + "/enhance", "analysis": exam_url + "/analysis",
+             "compare": exam_url + "/candidates/1", "status": "/status"}  # fmt: skip
+    problems = []
+    for name, path in pages.items():
+        page.goto(path if path.startswith("http") else camera_unit + path, wait_until="domcontentloaded")
+        page.wait_for_load_state("domcontentloaded")
+        sideways = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        if sideways > 0:
+            problems.append(f"{name}: scrolls sideways by {sideways}px")
+        controls = page.locator(TOUCH)
+        assert controls.count() > 0, name
+        for i in range(controls.count()):
+            box = controls.nth(i).bounding_box()
+            if box and (box["height"] < 44 or box["width"] < 44):
+                label = controls.nth(i).evaluate("e => e.id || e.name || e.textContent.trim().slice(0, 30)")
+                problems.append(f"{name}: {label!r} is {box['width']:.0f}x{box['height']:.0f}px")
+        _shot(page, f"tour-{name}-{size}")
+    context.close()
+    assert problems == []
+    assert errors == []

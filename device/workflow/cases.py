@@ -125,13 +125,17 @@ def list_for(wf, user: User) -> list[Examination]:
 # They hold face crops and embeddings of case photos, so a lock empties them (forget_analyses).
 _analyses: OrderedDict[str, object] = OrderedDict()
 _analyses_lock = threading.Lock()
+# Bumped by every forget: an analysis that was running while the box locked is not cached after it.
+_generation = 0
 
 
 def forget_analyses() -> int:
     """Drop every cached analysis (the box is locking); returns how many there were."""
+    global _generation
     with _analyses_lock:
         count = len(_analyses)
         _analyses.clear()
+        _generation += 1
     return count
 
 
@@ -146,8 +150,11 @@ def analyze(wf, data: bytes, sha: str | None = None):
         if sha in _analyses:
             _analyses.move_to_end(sha)
             return _analyses[sha]
+        generation = _generation
     analysis = wf.gallery.recognizer.analyze(data)
     with _analyses_lock:
+        if generation != _generation:
+            return analysis
         _analyses[sha] = analysis
         while len(_analyses) > 16:
             _analyses.popitem(last=False)

@@ -18,6 +18,15 @@ REPO = Path(__file__).resolve().parent.parent
 FAST_KEYS = {"argon2_memory_kib": 64, "argon2_iterations": 1, "argon2_lanes": 1}
 
 
+@pytest.fixture(scope="session")
+def recognizer():
+    """The real shipped models, loaded once per session (FIELDFACE_INTERPRETER picks the package)."""
+    from device.vision import Recognizer
+    from tests.vision.conftest import vision_config
+
+    return Recognizer.from_config(vision_config())
+
+
 @pytest.fixture
 def fast_config():
     return validate_config({"keys": FAST_KEYS})

@@ -76,6 +76,7 @@ def drop(app) -> None:
     with _lock:
         bundle = cache.pop("services", None)
     if bundle is not None:
+        bundle.gallery.close()
         bundle.audit.close()
     forget_analyses()
     close_camera(app)

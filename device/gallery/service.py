@@ -64,6 +64,11 @@ class Gallery:
         index.sync(conn, progress or self.index_progress)
         return index
 
+    def close(self) -> None:
+        """Let go of the in-memory indexes (embeddings of enrolled people), e.g. when the box locks."""
+        with self._lock:
+            self._indexes.clear()
+
     def flush_indexes(self) -> None:
         """Write every index with changes not yet on disk (after bulk enrollment)."""
         with self.store.connection() as conn:

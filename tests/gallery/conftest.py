@@ -12,15 +12,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from device.gallery import Actor, Gallery, SubjectInfo
 from device.keys import Purpose
 from device.store.db import DB_FILE
-from device.vision import Recognizer
-from tests.vision.conftest import encode, photo_bytes, photo_rgb, vision_config
+from tests.vision.conftest import encode, photo_bytes, photo_rgb
 
 EXAMINER = Actor("examiner1", "examiner")
-
-
-@pytest.fixture(scope="session")
-def recognizer() -> Recognizer:
-    return Recognizer.from_config(vision_config())
 
 
 @pytest.fixture

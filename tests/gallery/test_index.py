@@ -113,3 +113,11 @@ def test_a_damaged_or_foreign_index_file_is_rebuilt_from_the_database(gallery, r
         assert "rebuilding from the database" in caplog.text
     result = fresh.search(photo_bytes("obama2.jpg"), SearchRequest(**REQ), EXAMINER)
     assert result.candidates[0].display_name == "Person A"
+
+
+def test_close_lets_go_of_the_indexes(gallery):
+    enroll_people(gallery)
+    before = gallery.index_for("default")
+    gallery.close()
+    after = gallery.index_for("default")
+    assert after is not before and len(after) == 3, "a fresh index, loaded from the sealed file"

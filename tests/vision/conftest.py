@@ -1,4 +1,4 @@
-"""Vision fixtures: the real shipped models, loaded once per test session.
+"""Vision helpers: photos, encoders, the vision config (the session `recognizer` is in tests/conftest.py).
 
 ``FIELDFACE_INTERPRETER`` picks the interpreter package (default "auto": whichever is installed);
 scripts/test runs this folder a second time in a venv that has tflite-runtime instead of
@@ -12,10 +12,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
 from device.config import VisionConfig
-from device.vision import Recognizer
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 PORTRAITS = ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "astronaut.png")
@@ -23,11 +21,6 @@ PORTRAITS = ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "astronaut.pn
 
 def vision_config(**overrides) -> VisionConfig:
     return VisionConfig(interpreter=os.environ.get("FIELDFACE_INTERPRETER", "auto"), **overrides)
-
-
-@pytest.fixture(scope="session")
-def recognizer() -> Recognizer:
-    return Recognizer.from_config(vision_config())
 
 
 def photo_bytes(name: str) -> bytes:

@@ -13,14 +13,6 @@ from web import create_app
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-@pytest.fixture(scope="session")
-def recognizer():
-    from device.vision import Recognizer
-    from tests.vision.conftest import vision_config
-
-    return Recognizer.from_config(vision_config())
-
-
 @pytest.fixture
 def config():
     return workflow_config()

@@ -11,7 +11,7 @@ from device.gallery import Gallery
 from device.workflow import Workflow
 from tests.conftest import FAST_KEYS
 from tests.gallery.conftest import enroll_people
-from tests.vision.conftest import photo_bytes, vision_config
+from tests.vision.conftest import photo_bytes
 
 # Argon2id at 64 KiB / 1 pass for user passwords: the production code path, made cheap.
 FAST_WORKFLOW = {"argon2_memory_kib": 64, "argon2_iterations": 1}
@@ -34,13 +34,6 @@ class Clock:
 
     def advance(self, **delta):
         self.now += timedelta(**delta)
-
-
-@pytest.fixture(scope="session")
-def recognizer():
-    from device.vision import Recognizer
-
-    return Recognizer.from_config(vision_config())
 
 
 @pytest.fixture

@@ -1,3 +1,3 @@
 """The gallery's real fixtures (store, models), for the test that runs real recorders against the report."""
 
-from tests.gallery.conftest import gallery, recognizer  # noqa: F401
+from tests.gallery.conftest import gallery  # noqa: F401

@@ -191,6 +191,10 @@ class GalleryIndex:
         except (SealError, ValueError, struct.error, RuntimeError) as exc:
             log.warning("index cache %s unusable (%s): rebuilding from the database", self.path.name, exc)
             return None
+        # Search-time parameters are not part of a saved index: restored, it would search with
+        # USearch's default expansion (64), far below the recall measured with ours.
+        index.expansion_search = self._config.hnsw_expansion_search
+        index.expansion_add = self._config.hnsw_expansion_add
         self._index = index
         return int(header["version"])
 
@@ -286,6 +290,10 @@ class GalleryIndex:
         self._dirty = False
 
     # ---- search --------------------------------------------------------------------------------
+
+    @property
+    def expansion_search(self) -> int:
+        return int(self._index.expansion_search)
 
     @property
     def exact(self) -> bool:

@@ -79,6 +79,8 @@ def test_sealed_index_is_reused_and_holds_no_plaintext(gallery, recognizer, fast
     with gallery.store.connection() as conn:
         index = fresh.index(conn, 1)
     assert index.version == 3 and len(index) == 3
+    # Loaded from the file, it searches with the configured expansion, not USearch's default.
+    assert index.expansion_search == fast_config.gallery.hnsw_expansion_search == 512
 
 
 def test_a_stale_index_catches_up_with_changes_made_elsewhere(gallery, recognizer, fast_config):

@@ -12,8 +12,8 @@ import pytest
 from device.config import validate_config
 from device.keys import MasterSecret
 from device.store import init_data_dir
+from tests.processes import REPO, clean_env  # noqa: F401 - REPO: many tests import it from here
 
-REPO = Path(__file__).resolve().parent.parent
 # Argon2 at 64 KiB / 1 pass: the same code path as production, without 64 MiB per unlock.
 FAST_KEYS = {"argon2_memory_kib": 64, "argon2_iterations": 1, "argon2_lanes": 1}
 
@@ -66,9 +66,7 @@ def run_cli(fast_config_file):
     """Run the installed ``fieldface`` command in a subprocess, as a user would."""
 
     def run(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 60):
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDFACE_")}
-        full_env.pop("CREDENTIALS_DIRECTORY", None)
-        full_env["FIELDFACE_CONFIG"] = str(fast_config_file)
+        full_env = clean_env(FIELDFACE_CONFIG=str(fast_config_file))
         full_env.update(env or {})
         return subprocess.run(
             [sys.executable, "-m", "device.cli", *args],

@@ -2,14 +2,10 @@
 
 import json
 import os
-import pty
-import select
-import sys
-import time
 
 import pytest
 
-from tests.conftest import REPO
+from tests.processes import clean_env, run_in_terminal
 
 
 def one_line_error(result, code):
@@ -102,52 +98,19 @@ def test_unreadable_data_dir_is_exit_4(tmp_path, key_file, run_cli):
     assert "does not exist" in one_line_error(result, 4)
 
 
-def _run_in_terminal(argv, answers, env, timeout=60):
-    """Run argv on a pseudo-terminal (so getpass prompts), answering prompts in order."""
-    pid, fd = pty.fork()
-    if pid == 0:  # child
-        os.chdir(REPO)
-        argv = [sys.executable, "-m", "device.cli", *argv]
-        os.execve(sys.executable, argv, env)  # noqa: S606 - fixed argv, no shell
-    output, pending, given = b"", list(answers), 0
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(fd, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                output += chunk
-                # Answer each prompt once it is shown: getpass flushes input typed earlier.
-                if pending and output.count(b"passphrase: ") > given:
-                    os.write(fd, pending.pop(0).encode() + b"\n")
-                    given += 1
-    finally:
-        if time.monotonic() >= deadline:
-            os.kill(pid, 9)
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
-
-
 def test_passphrase_typed_at_the_terminal(tmp_path, fast_config_file):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDFACE_")}
-    env["FIELDFACE_CONFIG"] = str(fast_config_file)
+    env = clean_env(FIELDFACE_CONFIG=str(fast_config_file))
     data = str(tmp_path / "data")
-    code, out = _run_in_terminal(["--data-dir", data, "init"], ["a long passphrase", "a long passphrase"], env)
+    code, out = run_in_terminal(["--data-dir", data, "init"], ["a long passphrase", "a long passphrase"], env)
     assert code == 0, out
     assert "a long passphrase" not in out, "the passphrase must not be echoed"
-    code, out = _run_in_terminal(["--data-dir", data, "status"], ["a long passphrase"], env)
+    code, out = run_in_terminal(["--data-dir", data, "status"], ["a long passphrase"], env)
     assert code == 0 and "unlocked with passphrase" in out, out
-    code, out = _run_in_terminal(
+    code, out = run_in_terminal(
         ["--data-dir", data, "rekey"], ["a long passphrase", "another passphrase", "another passphrase"], env
     )
     assert code == 0 and "no longer unlocks" in out, out
-    code, out = _run_in_terminal(["--data-dir", data, "status"], ["a long passphrase"], env)
+    code, out = run_in_terminal(["--data-dir", data, "status"], ["a long passphrase"], env)
     assert code == 3 and "does not unlock" in out, out
-    code, out = _run_in_terminal(["--data-dir", data, "status"], ["another passphrase"], env)
+    code, out = run_in_terminal(["--data-dir", data, "status"], ["another passphrase"], env)
     assert code == 0, out

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
-import sys
-import time
 
 import pytest
 
-from tests.conftest import FAST_KEYS, REPO
+from tests.conftest import FAST_KEYS
+from tests.processes import clean_env, run_in_terminal
 from tests.workflow.conftest import FAST_WORKFLOW, PASSWORD
+
+# "new password: ", "repeat the new password: " and "password for NAME"
+PROMPTS = (b"password: ", b"password for")
 
 
 @pytest.fixture
@@ -114,45 +114,14 @@ def test_refusals_and_nothing_half_done(unit, tmp_path):
     assert locked.returncode == 3
 
 
-def _in_terminal(argv, answers, env, timeout=60):
-    """Run fieldface on a pseudo-terminal, typing each answer once its password prompt shows."""
-    pid, fd = pty.fork()
-    if pid == 0:  # child
-        os.chdir(REPO)
-        os.execve(sys.executable, [sys.executable, "-m", "device.cli", *argv], env)  # noqa: S606 - fixed argv
-    output, pending, given = b"", list(answers), 0
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.2)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-            if pending and output.count(b"password: ") + output.count(b"password for") > given:
-                os.write(fd, pending.pop(0).encode() + b"\n")
-                given += 1
-    finally:
-        if time.monotonic() >= deadline:
-            os.kill(pid, 9)
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
-
-
 def test_password_typed_twice_at_the_terminal(unit):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDFACE_")} | unit.env
+    env = clean_env(**unit.env)
     argv = ["--data-dir", unit.data, "user", "add", "sup", "--role", "supervisor"]
-    code, out = _in_terminal(argv, [PASSWORD, "something else entirely"], env)
+    code, out = run_in_terminal(argv, [PASSWORD, "something else entirely"], env, PROMPTS)
     assert code == 2 and "the two passwords differ" in out, out
-    code, out = _in_terminal(argv, [PASSWORD, PASSWORD], env)
+    code, out = run_in_terminal(argv, [PASSWORD, PASSWORD], env, PROMPTS)
     assert code == 0 and "added sup" in out, out
     assert PASSWORD not in out, "the password is not echoed"
-    code, out = _in_terminal(["--data-dir", unit.data, "user", "set-password", "sup"], [PASSWORD + "!", PASSWORD + "!"],
-                             env)  # fmt: skip
+    reset = ["--data-dir", unit.data, "user", "set-password", "sup"]
+    code, out = run_in_terminal(reset, [PASSWORD + "!", PASSWORD + "!"], env, PROMPTS)
     assert code == 0 and "password of sup set" in out, out

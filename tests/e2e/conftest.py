@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-from tests.web.test_status import free_port, wait_http
+from device.demo import DEMO_PASSWORD
+from tests.processes import REPO, clean_env, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = REPO / "test-artifacts" / "e2e"
+TOUCHSCREEN = (800, 480)  # the official 7" Raspberry Pi display
 # The closed network refuses Chromium's background connections; these keep it quiet and fast.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -40,23 +39,38 @@ def browser():
 @pytest.fixture
 def served_unit(tmp_path, key_file, fast_config_file, run_cli):
     """``fieldface serve`` on a fresh data dir; yields the base URL."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDFACE_")}
-    env.update(FIELDFACE_CONFIG=str(fast_config_file), FIELDFACE_KEY_FILE=str(key_file))
+    env = clean_env(FIELDFACE_CONFIG=str(fast_config_file), FIELDFACE_KEY_FILE=str(key_file))
     data = tmp_path / "data"
     assert run_cli("--data-dir", str(data), "init", "--device-id", "e2e-unit", env=env).returncode == 0
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "device.cli", "--data-dir", str(data), "serve", "--bind", f"127.0.0.1:{port}"],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        proc.stderr.close()
+    with serving(["--data-dir", str(data), "serve"], env) as (base, _proc):
+        yield base
+
+
+@pytest.fixture
+def demo_unit(tmp_path, fast_config_file):
+    """``fieldface demo``: the README's main command, with its gallery and demo accounts."""
+    env = clean_env(FIELDFACE_CONFIG=str(fast_config_file))
+    with serving(["demo", "--dir", str(tmp_path / "demo")], env) as (base, _proc):
+        yield base
+
+
+def open_page(browser, errors: list, size: tuple[int, int] = TOUCHSCREEN):
+    """A new browser context at ``size``; console errors (a CSP violation is one) go to ``errors``."""
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    return context, page
+
+
+def login(page, base: str, username: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#login")
+    page.wait_for_url("**/cases")
+
+
+def shot(page, name: str) -> None:
+    """A full-page screenshot kept as a test artefact (test-artifacts/e2e/, gitignored)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

@@ -8,18 +8,14 @@ real one. Screenshots land in test-artifacts/e2e/.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 
 import pytest
 
-from device.demo import DEMO_PASSWORD
-from tests.conftest import FAST_KEYS, REPO
-from tests.e2e.test_workflow import SHOTS
-from tests.web.test_status import free_port, wait_http
+from tests.conftest import FAST_KEYS
+from tests.e2e.conftest import login, open_page, shot
+from tests.processes import REPO, clean_env, serving
 
 pytestmark = pytest.mark.e2e
 PROBE = REPO / "tests" / "data" / "obama2.jpg"
@@ -36,42 +32,11 @@ def camera_unit(tmp_path_factory):
     config = root / "config.toml"
     camera = f'[camera]\ntype = "files"\nsource = "{PROBE}"\nlock_file = "{root / "camera.lock"}"\n'
     config.write_text("[keys]\n" + "".join(f"{k} = {v}\n" for k, v in FAST_KEYS.items()) + camera)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDFACE_")}
-    env["FIELDFACE_CONFIG"] = str(config)
-    port = free_port()
-    argv = [sys.executable, "-m", "device.cli", "demo", "--dir", str(root / "demo"), "--bind", f"127.0.0.1:{port}"]
-    proc = subprocess.Popen(argv, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=120)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        proc.stderr.close()
+    with serving(["demo", "--dir", str(root / "demo")], clean_env(FIELDFACE_CONFIG=str(config))) as (base, _proc):
+        yield base
 
 
-def _page(browser, size: str, errors: list):
-    width, height = SIZES[size]
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
-    return context, page
-
-
-def _login(page, base: str, username: str):
-    page.goto(base + "/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("#login")
-    page.wait_for_url("**/cases")
-
-
-def _shot(page, name: str):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def _capture(page, base: str, case: str, shot: str | None = None) -> str:
+def _capture(page, base: str, case: str, screenshot: str | None = None) -> str:
     """Step 1 from the camera; returns the examination's URL."""
     page.goto(base + "/cases/new", wait_until="domcontentloaded")  # the preview stream never "loads"
     # The live preview shows frames (an <img> on an MJPEG stream).
@@ -84,8 +49,8 @@ def _capture(page, base: str, case: str, shot: str | None = None) -> str:
     page.fill("#case", case)
     page.select_option("#offense", "robbery")
     page.fill("#purpose", "Warrant 9/2025, taken with the unit's camera")
-    if shot:
-        _shot(page, shot)
+    if screenshot:
+        shot(page, screenshot)
     page.click("#capture")
     page.wait_for_url("**/enhance")  # one face: it is chosen, the next step is enhancement
     return page.url.rsplit("/", 1)[0]
@@ -93,13 +58,13 @@ def _capture(page, base: str, case: str, shot: str | None = None) -> str:
 
 def test_capture_at_800x480_and_one_landmark_state_for_both_panes(browser, camera_unit):
     errors: list[str] = []
-    context, page = _page(browser, "800x480", errors)
-    _login(page, camera_unit, "examiner")
-    exam_url = _capture(page, camera_unit, "E2E-CAM-1", shot="1-camera-preview-800x480")
+    context, page = open_page(browser, errors, SIZES["800x480"])
+    login(page, camera_unit, "examiner")
+    exam_url = _capture(page, camera_unit, "E2E-CAM-1", screenshot="1-camera-preview-800x480")
     page.goto(exam_url + "/probe")
     assert re.fullmatch(r"[0-9a-f]{64}", page.locator("#probe-sha").inner_text())
     assert page.locator("#quality-0").inner_text() in ("pass", "warn")
-    _shot(page, "1-camera-probe-quality-800x480")
+    shot(page, "1-camera-probe-quality-800x480")
     page.goto(exam_url + "/enhance")
     page.click("#run-search")
     page.wait_for_url("**/analysis")
@@ -119,8 +84,8 @@ def test_capture_at_800x480_and_one_landmark_state_for_both_panes(browser, camer
 @pytest.mark.parametrize("size", list(SIZES))
 def test_page_tour_fits_the_screen_with_finger_sized_controls(browser, camera_unit, size):
     errors: list[str] = []
-    context, page = _page(browser, size, errors)
-    _login(page, camera_unit, "examiner")
+    context, page = open_page(browser, errors, SIZES[size])
+    login(page, camera_unit, "examiner")
     exam_url = _capture(page, camera_unit, f"E2E-TOUR-{size}")
     page.click("#run-search")
     page.wait_for_url("**/analysis")
@@ -141,7 +106,7 @@ def test_page_tour_fits_the_screen_with_finger_sized_controls(browser, camera_un
             if box and (box["height"] < 44 or box["width"] < 44):
                 label = controls.nth(i).evaluate("e => e.id || e.name || e.textContent.trim().slice(0, 30)")
                 problems.append(f"{name}: {label!r} is {box['width']:.0f}x{box['height']:.0f}px")
-        _shot(page, f"tour-{name}-{size}")
+        shot(page, f"tour-{name}-{size}")
     context.close()
     assert problems == []
     assert errors == []

@@ -12,10 +12,11 @@ import shutil
 
 import pytest
 
-from tests.conftest import FAST_KEYS, REPO
+from tests.conftest import FAST_KEYS
+from tests.e2e.conftest import open_page, shot
+from tests.processes import REPO
 
 pytestmark = pytest.mark.e2e
-SHOTS = REPO / "test-artifacts" / "e2e"
 PASSWORD = "a long password"
 
 
@@ -38,16 +39,9 @@ def fast_config_file(tmp_path, media):
     return path
 
 
-def _shot(page, name: str):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
 def test_supervisor_reports_changes_policy_and_tests_on_the_touchscreen(browser, served_unit):
-    context = browser.new_context(viewport={"width": 800, "height": 480})  # the unit's 7" touchscreen
-    page = context.new_page()
     errors: list[str] = []  # a CSP violation is a console error
-    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    context, page = open_page(browser, errors)
     page.goto(served_unit + "/")
     page.fill("#username", "boss")
     page.fill("#password", PASSWORD)
@@ -70,7 +64,7 @@ def test_supervisor_reports_changes_policy_and_tests_on_the_touchscreen(browser,
     fill = page.locator("svg.chart text").first.evaluate("e => getComputedStyle(e).fill")
     assert fill == "rgb(232, 237, 242)"
     assert page.evaluate("document.documentElement.scrollWidth") <= 800  # no sideways scrolling
-    _shot(page, "reports-1-period")
+    shot(page, "reports-1-period")
     with page.expect_download() as download:
         page.click("#download-csv")
     assert download.value.suggested_filename.startswith("fieldface-report-")
@@ -90,7 +84,7 @@ def test_supervisor_reports_changes_policy_and_tests_on_the_touchscreen(browser,
     page.wait_for_url("**/reports/policy?changed=search.top_k*")
     assert page.locator("#value-search-top_k").inner_text() == "12"
     assert "by boss" in page.locator("#search-top_k").inner_text()
-    _shot(page, "reports-2-policy")
+    shot(page, "reports-2-policy")
 
     # Operational test on the stick: the progress page polls and moves on to the stored result.
     page.click(".subnav >> text=Operational tests")
@@ -100,6 +94,6 @@ def test_supervisor_reports_changes_policy_and_tests_on_the_touchscreen(browser,
     assert "2 identities, 3 of 3 photos used" in page.locator("#data").inner_text()
     assert "not resolvable" in page.locator("#tar").inner_text()
     assert page.locator("#det").evaluate("img => img.naturalWidth") > 0
-    _shot(page, "reports-3-evaluation")
+    shot(page, "reports-3-evaluation")
     assert errors == []
     context.close()

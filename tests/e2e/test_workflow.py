@@ -5,77 +5,34 @@ Screenshots of every step land in test-artifacts/e2e/ (gitignored) for CI to kee
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from device.demo import DEMO_PASSWORD
-from tests.conftest import REPO
-from tests.web.test_status import free_port, wait_http
+from tests.e2e.conftest import login, open_page, shot
+from tests.processes import REPO
 
 pytestmark = pytest.mark.e2e
-SHOTS = REPO / "test-artifacts" / "e2e"
 PROBE = REPO / "tests" / "data" / "obama2.jpg"
 SIMILAR = ("face_shape", "hairline", "eyebrows", "eyes", "nose", "cheeks", "ears", "mouth", "chin", "facial_hair",
            "skin")  # fmt: skip
 
 
-@pytest.fixture
-def demo_unit(tmp_path, fast_config_file):
-    """``fieldface demo``: the README's main command, with its gallery and demo accounts."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDFACE_")}
-    env["FIELDFACE_CONFIG"] = str(fast_config_file)
-    port = free_port()
-    argv = [sys.executable, "-m", "device.cli", "demo", "--dir", str(tmp_path / "demo"), "--bind", f"127.0.0.1:{port}"]
-    proc = subprocess.Popen(argv, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=120)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        proc.stderr.close()
-
-
-def _page(browser, errors: list):
-    context = browser.new_context(viewport={"width": 800, "height": 480})  # the unit's 7" touchscreen
-    page = context.new_page()
-    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
-    return context, page
-
-
-def _login(page, base: str, username: str):
-    page.goto(base + "/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("#login")
-    page.wait_for_url("**/cases")
-
-
-def _shot(page, name: str):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
 def test_examiner_and_peer_take_a_probe_to_a_released_lead_report(browser, demo_unit):
     errors: list[str] = []
-    ctx_a, exa = _page(browser, errors)
-    _login(exa, demo_unit, "examiner")
+    ctx_a, exa = open_page(browser, errors)
+    login(exa, demo_unit, "examiner")
     # 1. New search: case, offence, purpose, an imported probe; the quality report per face.
     exa.click("#new-search")
     exa.fill("#case", "E2E-2025-1")
     exa.select_option("#offense", "robbery")
     exa.fill("#purpose", "Warrant 12/2025, robbery at the station")
     exa.set_input_files("#probe", str(PROBE))
-    _shot(exa, "1-new-search")
+    shot(exa, "1-new-search")
     exa.click("#start")
     exa.wait_for_url("**/enhance")
     exam_url = exa.url.rsplit("/", 1)[0]
     exa.goto(exam_url + "/probe")
     assert exa.locator("#quality-0").inner_text() in ("pass", "warn")
-    _shot(exa, "1-probe-quality")
+    shot(exa, "1-probe-quality")
     # 2. Enhancement: one disclosed edit, then the search through the API.
     exa.goto(exam_url + "/enhance")
     exa.locator("form.edit").filter(has=exa.locator("#apply-brightness_contrast")).locator(
@@ -83,13 +40,13 @@ def test_examiner_and_peer_take_a_probe_to_a_released_lead_report(browser, demo_
     ).fill("8")
     exa.click("#apply-brightness_contrast")
     exa.wait_for_selector("#edits li")
-    _shot(exa, "2-enhancement")
+    shot(exa, "2-enhancement")
     exa.click("#run-search")
     exa.wait_for_url("**/analysis")
     # 3. Facial analysis: scores with their meaning, comparator, checklist, disposition.
     assert "Sample person 1" in exa.locator("#candidates tbody tr").first.inner_text()
     assert "match" not in exa.locator("#candidates").inner_text().lower()
-    _shot(exa, "3-candidates")
+    shot(exa, "3-candidates")
     exa.click("#compare-1")
     exa.click("#zoom-in")
     for feature in SIMILAR:
@@ -97,7 +54,7 @@ def test_examiner_and_peer_take_a_probe_to_a_released_lead_report(browser, demo_
     exa.fill("input[name=n_ears]", "<script>alert(1)</script> lobe attached")
     exa.check("input[name=disposition][value=possible-lead]")
     exa.fill("#reason", "Ears, eyebrows and chin agree; no dissimilar feature")
-    _shot(exa, "3-comparator")
+    shot(exa, "3-comparator")
     exa.click("#save-disposition")
     exa.wait_for_url("**/analysis")
     # 4. Verification, tier 1 by the examiner.
@@ -105,20 +62,20 @@ def test_examiner_and_peer_take_a_probe_to_a_released_lead_report(browser, demo_
     exa.fill("#corroboration", "Seen near the station on the day (CCTV log 4)")
     exa.click("#submit-review")
     exa.wait_for_selector("#awaiting")
-    _shot(exa, "4-awaiting-review")
+    shot(exa, "4-awaiting-review")
     # 4. Tier 2: the peer reviews blind in their own session.
-    ctx_b, peer = _page(browser, errors)
-    _login(peer, demo_unit, "peer")
+    ctx_b, peer = open_page(browser, errors)
+    login(peer, demo_unit, "peer")
     peer.goto(demo_unit + "/review")
     peer.locator("#queue a.button").first.click()
     assert "possible-lead" not in peer.content() and "CCTV" not in peer.content()  # blind
-    _shot(peer, "4-blind-peer-review")
+    shot(peer, "4-blind-peer-review")
     peer.check("#choose-1")
     peer.fill("#reason", "Same ear helix and lobe; eyebrows agree")
     peer.click("#submit-peer")
     peer.wait_for_selector("#verdict")
     assert "concurred" in peer.locator("#verdict").inner_text()
-    _shot(peer, "4-peer-concurred")
+    shot(peer, "4-peer-concurred")
     # 5. The examiner releases the printable lead report.
     exa.goto(exam_url + "/verify")
     exa.click("#release")
@@ -128,10 +85,10 @@ def test_examiner_and_peer_take_a_probe_to_a_released_lead_report(browser, demo_
     assert "<script>alert(1)</script> lobe attached" in exa.locator("#report").inner_text()  # shown, not run
     timeline = exa.locator("#timeline").inner_text()
     assert "exam.review" in timeline and "exam.release" in timeline
-    _shot(exa, "5-lead-report")
+    shot(exa, "5-lead-report")
     exa.emulate_media(media="print")
     assert exa.locator("header.bar").is_hidden()
-    _shot(exa, "5-lead-report-print")
+    shot(exa, "5-lead-report-print")
     ctx_a.close()
     ctx_b.close()
     assert errors == []  # no CSP violation, no script error

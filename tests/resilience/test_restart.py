@@ -15,9 +15,9 @@ from device.audit import AuditLog, verify_store
 from device.audit.signing import parse_public_key
 from device.store import open_store
 from tests.conftest import REPO
+from tests.processes import free_port, wait_http
 from tests.sync.conftest import assert_delivered, fill, make_config, wait_for
 from tests.sync.test_faults import cli, write_toml
-from tests.web.test_status import free_port, wait_http
 
 
 def _verified(data_dir, secret, config) -> int:

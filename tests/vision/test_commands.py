@@ -85,7 +85,4 @@ def test_real_process_never_shows_a_traceback_or_native_chatter(tmp_path, config
         if code == 0:
             assert done.stderr == ""
         else:
-            assert (
-                done.stderr
-                == f"fieldface: {image}: truncated or damaged JPEG: part of the image data is missing\n"
-            )
+            assert done.stderr == f"fieldface: {image}: truncated or damaged JPEG: part of the image data is missing\n"

@@ -74,9 +74,7 @@ def test_an_altered_model_file_is_refused(tmp_path):
     data[len(data) // 2] ^= 0x01  # one bit: still a loadable model, no longer the one we vouch for
     (tmp_path / "mine.tflite").write_bytes(data)
     manifest = agency_manifest(tmp_path, "mine.tflite", entry.sha256, entry.bytes)
-    with pytest.raises(
-        ModelError, match=r"is not the file the manifest names \(sha256 .*refusing to load it"
-    ):
+    with pytest.raises(ModelError, match=r"is not the file the manifest names \(sha256 .*refusing to load it"):
         Recognizer.from_config(vision_config(embedder="agency-sface", manifests=[manifest]))
 
 

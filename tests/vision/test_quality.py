@@ -84,9 +84,7 @@ def test_thresholds_come_from_config(recognizer):
 def test_darkness_does_not_read_as_blur(recognizer):
     """Sharpness is normalised by brightness: a darker copy of a sharp face is still sharp."""
     sharp = face_of(recognizer, photo_rgb("obama.jpg")).quality.component("sharpness")
-    darker = face_of(recognizer, (photo_rgb("obama.jpg") * 0.35).astype(np.uint8)).quality.component(
-        "sharpness"
-    )
+    darker = face_of(recognizer, (photo_rgb("obama.jpg") * 0.35).astype(np.uint8)).quality.component("sharpness")
     assert darker.status == "pass" and darker.value > 0.5 * sharp.value
 
 

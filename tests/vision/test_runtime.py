@@ -50,10 +50,6 @@ def test_edge_tpu_model_without_the_delegate_is_a_clear_error(tmp_path):
     entry = shipped_sface()
     shutil.copy(entry.path, tmp_path / "mine.tflite")
     manifest = agency_manifest(tmp_path, "mine.tflite", entry.sha256, entry.bytes, delegate="edgetpu")
-    config = vision_config(
-        embedder="agency-sface", manifests=[manifest], edgetpu_library="libedgetpu-absent.so.1"
-    )
-    with pytest.raises(
-        ModelError, match=r"needs the Edge TPU delegate but libedgetpu-absent.so.1 cannot be loaded"
-    ):
+    config = vision_config(embedder="agency-sface", manifests=[manifest], edgetpu_library="libedgetpu-absent.so.1")
+    with pytest.raises(ModelError, match=r"needs the Edge TPU delegate but libedgetpu-absent.so.1 cannot be loaded"):
         Recognizer.from_config(config)

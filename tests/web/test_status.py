@@ -1,14 +1,8 @@
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
-from tests.conftest import REPO
+from tests.processes import clean_env, serving, wait_http
 from web import create_app
 
 
@@ -59,46 +53,14 @@ def test_locked_store_answers_503_not_a_traceback(store, fast_config):
     assert "locked" in response.get_json()["error"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> bytes:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}: {proc.stderr.read()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 - loopback only
-                return r.read()
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer in {timeout}s")
-
-
 @pytest.mark.slow
 def test_fieldface_serve_runs_gunicorn_and_stops_cleanly(tmp_path, key_file, fast_config_file, run_cli):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDFACE_")}
-    env.update(FIELDFACE_CONFIG=str(fast_config_file), FIELDFACE_KEY_FILE=str(key_file))
+    env = clean_env(FIELDFACE_CONFIG=str(fast_config_file), FIELDFACE_KEY_FILE=str(key_file))
     assert run_cli("--data-dir", str(tmp_path / "d"), "init", env=env).returncode == 0
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "device.cli", "--data-dir", str(tmp_path / "d"), "serve", "--bind", f"127.0.0.1:{port}"],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        body = wait_http(f"http://127.0.0.1:{port}/healthz", proc)
+    with serving(["--data-dir", str(tmp_path / "d"), "serve"], env) as (base, proc):
+        body = wait_http(f"{base}/healthz", proc)
         assert b'"status":"ok"' in body.replace(b" ", b"")
-        assert b"First-run setup" in wait_http(f"http://127.0.0.1:{port}/setup", proc)
-    finally:
+        assert b"First-run setup" in wait_http(f"{base}/setup", proc)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
-        proc.stdout.close()
-        proc.stderr.close()
     assert proc.returncode == 0

@@ -88,9 +88,12 @@ def pct(values: list[float], p: float) -> float:
     return float(np.percentile(values, p))
 
 
-def bench_size(n: int, queries: int, workdir: Path) -> None:
-    print(f"\n== {n:,} vectors ({n // SAMPLES:,} identities x {SAMPLES}), 128-d, f16, top-20")
-    config = validate_config({})
+def bench_size(n: int, queries: int, workdir: Path, connectivity: int | None = None) -> None:
+    config = validate_config({"gallery": {"hnsw_connectivity": connectivity}} if connectivity else {})
+    print(
+        f"\n== {n:,} vectors ({n // SAMPLES:,} identities x {SAMPLES}), 128-d, f16, top-20, "
+        f"HNSW connectivity {config.gallery.hnsw_connectivity}"
+    )
     secret = MasterSecret(b"bench secret with enough entropy", "key file")
     store = init_data_dir(workdir / f"d{n}", secret, config)
     vectors = clustered(n, seed=n)
@@ -221,13 +224,14 @@ def main() -> int:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--enroll", type=int, default=120, help="real photos to enroll (0: skip)")
+    parser.add_argument("--connectivity", type=int, help="gallery.hnsw_connectivity to try (default: the config's)")
     args = parser.parse_args()
     photos = Path(__file__).resolve().parent.parent / "tests" / "data"
     with tempfile.TemporaryDirectory(prefix="ff-bench-") as tmp:
         if args.enroll:
             bench_enroll(Path(tmp), photos, args.enroll)
         for n in (int(s) for s in args.sizes.split(",") if s):
-            bench_size(n, args.queries, Path(tmp))
+            bench_size(n, args.queries, Path(tmp), args.connectivity)
     return 0
 
 

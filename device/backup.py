@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import secrets
-import shutil
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from device.errors import StoreError, WrongKeyError
 from device.fsutil import fsync_dir
 from device.keys import KeyRing, MasterSecret, Purpose, read_slots, unlock, write_slots
-from device.store.db import CACHE_DIR, DB_FILE, Store, open_store, staging_for_new, utc_now
+from device.store.db import DB_FILE, Store, building_new, open_store, utc_now
 
 MAGIC = b"FFBACKUP1\n"
 FORMAT = "fieldface-backup/1"
@@ -216,16 +215,13 @@ def restore_backup(path: Path, data_dir: Path, secret: MasterSecret, config, act
     """Decrypt ``path`` into a new ``data_dir``: verified (SQLite, SQLCipher, audit chain) in a
     sibling staging folder, then renamed into place; an existing data dir is never touched."""
     path, data_dir = Path(path), Path(data_dir)
-    staging = staging_for_new(data_dir, "restore")
-    try:
+    with building_new(data_dir, "restore into") as staging:
         try:
             f = path.open("rb")
         except OSError as exc:
             raise StoreError(f"cannot read backup {path}: {exc.strerror}") from None
         with f:
             header, meta = _read_header(f, path)
-            staging.mkdir(mode=0o700)
-            (staging / CACHE_DIR).mkdir(mode=0o700)
             write_slots(staging, meta["keyslots"])
             try:
                 ring, _ = unlock(staging, secret)
@@ -237,16 +233,6 @@ def restore_backup(path: Path, data_dir: Path, secret: MasterSecret, config, act
             ring.wipe()
         store = open_store(staging, secret, config)
         _verify(store, manifest, path, actor)
-        if data_dir.exists():
-            data_dir.rmdir()  # checked empty above (e.g. made by systemd-tmpfiles)
-        os.rename(staging, data_dir)
-        fsync_dir(data_dir.parent)
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise StoreError(f"cannot restore into {data_dir}: {exc.strerror or exc}") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return Store(data_dir, store.keyring, store.config), manifest
 
 

@@ -162,7 +162,7 @@ def test_damaged_or_truncated_backups_are_refused(tmp_path, store, secret, fast_
             restore_backup(bad, tmp_path / "r", secret, fast_config, actor="t")
         assert "\n" not in str(err.value), name
         assert not (tmp_path / "r").exists(), name
-        assert not list(tmp_path.glob(".r.restore-*")), name
+        assert not list(tmp_path.glob(".r.new-*")), name
     # The undamaged file still restores: the refusals above were about the damage.
     restore_backup(tmp_path / "good.ffb", tmp_path / "r", secret, fast_config, actor="t")[0].lock()
 

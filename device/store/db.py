@@ -28,6 +28,7 @@ import sqlcipher3
 from device import __version__
 from device.config import StoreConfig
 from device.errors import StoreError
+from device.fsutil import fsync_dir
 from device.keys import KeyRing, MasterSecret, Purpose, create_slots, read_slots, unlock
 from device.store.migrations import apply_migrations, latest_version
 
@@ -192,18 +193,35 @@ def is_data_dir(path: Path) -> bool:
     return (path / "keyslots").exists()
 
 
-def staging_for_new(data_dir: Path, purpose: str) -> Path:
-    """A fresh sibling folder to build a new data dir in, renamed into place once complete.
+@contextlib.contextmanager
+def building_new(data_dir: Path, verb: str) -> Iterator[Path]:
+    """A fresh sibling folder to build a new data dir in, renamed into place once the block ends
+    without error and removed otherwise: an interrupted init or restore leaves nothing half-made.
 
     Refuses a ``data_dir`` that exists and is not empty: nothing here ever overwrites a store.
+    ``verb`` says what is being done in messages ("create", "restore into").
     """
+    data_dir = Path(data_dir)
     if data_dir.exists() and (not data_dir.is_dir() or any(data_dir.iterdir())):
         raise StoreError(f"{data_dir} already exists and is not empty; refusing to overwrite it")
     if not data_dir.parent.is_dir():
-        raise StoreError(f"cannot {purpose} {data_dir}: {data_dir.parent} does not exist")
-    staging = data_dir.with_name(f".{data_dir.name}.{purpose}-{os.getpid()}")
+        raise StoreError(f"cannot {verb} {data_dir}: {data_dir.parent} does not exist")
+    staging = data_dir.with_name(f".{data_dir.name}.new-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
-    return staging
+    try:
+        staging.mkdir(mode=0o700)
+        (staging / CACHE_DIR).mkdir(mode=0o700)
+        yield staging
+        if data_dir.exists():
+            data_dir.rmdir()  # empty, checked above (e.g. made by systemd-tmpfiles)
+        os.rename(staging, data_dir)
+        fsync_dir(data_dir.parent)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise StoreError(f"cannot {verb} {data_dir}: {exc.strerror or exc}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def init_data_dir(data_dir: Path, secret: MasterSecret, config, device_id: str = "") -> Store:
@@ -213,10 +231,7 @@ def init_data_dir(data_dir: Path, secret: MasterSecret, config, device_id: str =
     half-made data dir that would later refuse to unlock.
     """
     data_dir = Path(data_dir)
-    staging = staging_for_new(data_dir, "init")
-    try:
-        staging.mkdir(mode=0o700)
-        (staging / CACHE_DIR).mkdir(mode=0o700)
+    with building_new(data_dir, "create") as staging:
         keyring = create_slots(staging, secret, config.keys)
         # SQLite gives the -wal and -shm files the mode of the database file.
         os.close(os.open(staging / DB_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
@@ -232,15 +247,6 @@ def init_data_dir(data_dir: Path, secret: MasterSecret, config, device_id: str =
                         ("created_by_version", __version__),
                     ],
                 )
-        if data_dir.exists():
-            data_dir.rmdir()  # empty, checked above
-        os.rename(staging, data_dir)
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise StoreError(f"cannot create {data_dir}: {exc.strerror or exc}") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return Store(data_dir, keyring, config.store)
 
 

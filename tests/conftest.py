@@ -62,6 +62,16 @@ def store(tmp_path, secret, fast_config):
 
 
 @pytest.fixture
+def audit(store):
+    """The store's audit log (device/audit), closed after the test."""
+    from device.audit import AuditLog
+
+    log = AuditLog(store)
+    yield log
+    log.close()
+
+
+@pytest.fixture
 def run_cli(fast_config_file):
     """Run the installed ``fieldface`` command in a subprocess, as a user would."""
 

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from device.audit import AuditLog
 from device.audit.signing import parse_public_key
-
-
-@pytest.fixture
-def audit(store):
-    log = AuditLog(store)
-    yield log
-    log.close()
 
 
 @pytest.fixture

@@ -81,13 +81,6 @@ def make_config(pki, port: int, who: str = DEVICE, *, tmp_path=None, **sync):
 
 
 @pytest.fixture
-def audit(store):
-    log = AuditLog(store)
-    yield log
-    log.close()
-
-
-@pytest.fixture
 def registry(tmp_path, audit):
     path = tmp_path / "devices.txt"
     path.write_text(f"# known devices\n{DEVICE} ed25519:{audit.signer.public_key_hex}\n")

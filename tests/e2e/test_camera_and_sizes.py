@@ -72,6 +72,9 @@ def test_capture_at_800x480_and_one_landmark_state_for_both_panes(browser, camer
     overlays = page.locator("#comparator .overlay")
     assert overlays.count() == 2
     shown = lambda: [overlays.nth(i).is_visible() for i in range(2)]  # noqa: E731
+    for i in range(2):  # an overlay takes its size from its picture: wait until both have loaded
+        page.locator("#comparator .photo").nth(i).wait_for(state="visible", timeout=10_000)
+        overlays.nth(i).wait_for(state="visible", timeout=10_000)
     assert shown() == [True, True], "probe and candidate start alike"
     page.click("#landmarks")
     assert shown() == [False, False] and page.get_attribute("#landmarks", "aria-pressed") == "false"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date, timedelta
 
 import pytest
 
 from tests.conftest import FAST_KEYS
 from tests.processes import clean_env, run_in_terminal
-from tests.workflow.conftest import FAST_WORKFLOW, PASSWORD
+from tests.workflow.conftest import FAST_WORKFLOW, NEXT_YEAR, PASSWORD
+
+SOON = (date.today() + timedelta(days=200)).isoformat()
 
 # "new password: ", "repeat the new password: " and "password for NAME"
 PROMPTS = (b"password: ", b"password for")
@@ -50,7 +53,7 @@ def audit_actions(cli) -> list[tuple[str, str, str]]:
 
 def test_add_list_disable_set_training_and_password_are_audited(unit):
     assert "no users yet" in unit("user", "list").stdout
-    r = unit("user", "add", "boss", "--role", "supervisor", "--training-valid-until", "2099-01-01",
+    r = unit("user", "add", "boss", "--role", "supervisor", "--training-valid-until", NEXT_YEAR,
              "--password-file", unit.password_file)  # fmt: skip
     assert r.returncode == 0 and "added boss (supervisor)" in r.stdout, r.stderr
     r = unit("user", "add", "Ann", "--role", "examiner", "--role", "reviewer", "--password-file", unit.password_file)
@@ -60,8 +63,8 @@ def test_add_list_disable_set_training_and_password_are_audited(unit):
     assert listed["boss"]["active"] is True
     assert "ann " in unit("user", "list").stdout
 
-    assert unit("user", "set-training", "ann", "2030-06-30").returncode == 0
-    assert users(unit)["ann"]["training_valid_until"] == "2030-06-30"
+    assert unit("user", "set-training", "ann", SOON).returncode == 0
+    assert users(unit)["ann"]["training_valid_until"] == SOON
     assert unit("user", "set-password", "ann", "--password-file", unit.password_file).returncode == 0
     r = unit("user", "disable", "ann")
     assert r.returncode == 0 and "disabled ann" in r.stdout

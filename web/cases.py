@@ -127,6 +127,7 @@ def enhance(exam_id: int):
     chosen = exam.face_index if exam.face_index is not None else (0 if len(faces) == 1 else None)
     failing = chosen is not None and faces[chosen]["quality"]["verdict"] == "fail"
     return render_template("cases/enhance.html", exam=exam, faces=faces, chosen=chosen, failing=failing,
+                           enhancement_allowed=wf().policy().enhancement_allowed,
                            edits=wf().edits(exam_id), ops=OPS, preview=request.args.get("op"),
                            preview_args=request.args.to_dict(), error=request.args.get("error"))  # fmt: skip
 

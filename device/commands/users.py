@@ -155,6 +155,6 @@ def cmd_set_training(ctx, args) -> int:
         raise UsageError("set-training needs a date (YYYY-MM-DD)")
     with _Accounts(ctx) as acc:
         target = acc.target(args.name)
-        user = update_user(acc.store, acc.audit, acc.by, target.id, training_valid_until=args.date)
+        user = update_user(acc.store, acc.audit, acc.by, target.id, training_valid_until=args.date, config=ctx.config)
     print(f"training of {user.username} valid until {user.training_valid_until}")
     return 0

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from device.audit import Draft
-from device.errors import UsageError
+from device.errors import NotAllowedError, UsageError
 from device.workflow.cases import get, image_bytes, owned
 from device.workflow.users import require_trained, utc
 
@@ -115,8 +115,16 @@ def _working(wf, user, exam_id):
     return exam, data
 
 
+def require_enhancement_allowed(wf, op: str) -> None:
+    """The agency may switch enhancement off (``policy.enhancement_allowed``); going back to the
+    original stays possible, so a probe edited before the switch can still be searched unedited."""
+    if op != "reset" and not wf.policy().enhancement_allowed:
+        raise NotAllowedError("enhancement is switched off by the agency's policy: search the original probe")
+
+
 def preview(wf, user, exam_id: int, op: str, params: dict) -> bytes:
     """The edit's result as a small JPEG, nothing recorded (the screen shows it before Apply)."""
+    require_enhancement_allowed(wf, op)
     params = check(op, params)
     _exam, data = _working(wf, user, exam_id)
     if op == "reset":
@@ -129,6 +137,7 @@ def preview(wf, user, exam_id: int, op: str, params: dict) -> bytes:
 
 def apply(wf, user, exam_id: int, op: str, params: dict):
     require_trained(user, wf.today())
+    require_enhancement_allowed(wf, op)
     params = check(op, params)
     exam, data = _working(wf, user, exam_id)
     input_sha = exam.current_sha256

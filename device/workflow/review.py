@@ -74,14 +74,17 @@ def queue(wf, user: User) -> list[Examination]:
 
 
 def blind_view(wf, user: User, exam_id: int) -> dict:
-    """What the reviewer may see before deciding: no disposition, checklist or notes of the examiner."""
+    """What the reviewer sees before deciding: under a blind-review policy (the default) no
+    disposition, checklist or notes of the examiner; otherwise the examiner's dispositions too."""
     with wf.store.connection() as conn:
         exam = get(conn, exam_id)
     _check_reviewer(user, exam)
     if exam.status != "review":
         raise StepError(f"case examination {exam_id} is not awaiting peer review")
-    facts, rows = candidates(wf, user, exam_id, blind=True)
+    blind = wf.policy().blind_review
+    facts, rows = candidates(wf, user, exam_id, blind=blind)
     return {
+        "blind": blind,
         "id": exam.id, "case_id": exam.case_id, "offense": exam.offense, "purpose": exam.purpose,
         "searched_sha256": exam.searched_sha256, "probe_sha256": exam.probe_sha256,
         "search": facts, "candidates": rows,

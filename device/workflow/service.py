@@ -37,7 +37,13 @@ class Workflow:
                                  roles, training_valid_until, self.now())  # fmt: skip
 
     def update_user(self, by, user_id, **changes):
-        return users.update_user(self.store, self.audit, by, user_id, **changes)
+        return users.update_user(self.store, self.audit, by, user_id, config=self.config, **changes)
+
+    def policy(self):
+        """The agency policy in force (config defaults + a supervisor's audited changes)."""
+        from device.policy import Policy
+
+        return Policy.load(self.store, self.config)
 
     def set_password(self, by, user_id, password):
         users.set_password(self.store, self.audit, self.config, by, user_id, password)

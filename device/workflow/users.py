@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from argon2 import PasswordHasher, Type
 
@@ -152,6 +152,21 @@ def user_count(conn) -> int:
     return conn.execute("SELECT count(*) FROM users").fetchone()[0]
 
 
+def check_training_horizon(store, config, training: str | None, today: date, conn=None) -> None:
+    """The agency policy (``policy.training_valid_days``) bounds how far ahead training may be
+    recorded as valid: training must be renewed at least that often."""
+    if training is None:
+        return
+    from device.policy import Policy
+
+    days = Policy.load(store, config, conn).training_valid_days
+    limit = (today + timedelta(days=days)).isoformat()
+    if training > limit:
+        raise UsageError(
+            f"training can be recorded as valid for at most {days} days (until {limit}) under the agency's policy"
+        )
+
+
 def create_user(store, audit, config, by: User | None, username: str, display_name: str, password: str,
                 roles, training_valid_until: str | None, now: datetime, first_run: bool = False) -> User:  # fmt: skip
     """A new account. ``by`` must be a supervisor, except at first run (``first_run``), which is
@@ -174,6 +189,7 @@ def create_user(store, audit, config, by: User | None, username: str, display_na
         require_role(by, "supervisor")
     password_hash = hasher(config).hash(password)
     with store.connection() as conn, store.transaction(conn):
+        check_training_horizon(store, config, training, now.date(), conn)
         if first_run and user_count(conn):
             raise NotAllowedError("first-run setup is over: a supervisor already exists")
         if find_user(conn, username):
@@ -191,8 +207,9 @@ def create_user(store, audit, config, by: User | None, username: str, display_na
 
 
 def update_user(store, audit, by: User, user_id: int, *, roles=None, training_valid_until=None,
-                active: bool | None = None, display_name: str | None = None) -> User:  # fmt: skip
-    """Change roles, training date, active flag or name (supervisor only)."""
+                active: bool | None = None, display_name: str | None = None, config=None) -> User:  # fmt: skip
+    """Change roles, training date, active flag or name (supervisor only). With ``config``, a new
+    training date is checked against the policy's training validity."""
     require_role(by, "supervisor")
     changes: dict = {}
     with store.connection() as conn, store.transaction(conn):
@@ -208,6 +225,8 @@ def update_user(store, audit, by: User, user_id: int, *, roles=None, training_va
             changes["roles"] = roles
         if training_valid_until is not None:
             training = _check_date(training_valid_until)
+            if config is not None:
+                check_training_horizon(store, config, training, system_now().date(), conn)
             conn.execute("UPDATE users SET training_valid_until = ? WHERE id = ?", (training, user_id))
             changes["training_valid_until"] = training
         if active is not None:

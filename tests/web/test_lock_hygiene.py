@@ -10,6 +10,7 @@ from device.camera import open_camera
 from device.workflow.cases import cached_analyses
 from tests.web.conftest import login
 from tests.web.test_camera import camera_config, capture
+from tests.workflow.conftest import NEXT_YEAR
 from web import create_app
 from web.camera import holder
 
@@ -25,8 +26,8 @@ def test_lock_drops_services_cache_and_camera_and_unlock_restores_them(tmp_path,
             from web.services import services
 
             bundle = services()
-            boss = bundle.workflow.first_run("boss", "Boss", "correct horse battery", "2099-01-01")
-            bundle.workflow.create_user(boss, "exa", "Exa", "correct horse battery", ["examiner"], "2099-01-01")
+            boss = bundle.workflow.first_run("boss", "Boss", "correct horse battery", NEXT_YEAR)
+            bundle.workflow.create_user(boss, "exa", "Exa", "correct horse battery", ["examiner"], NEXT_YEAR)
         exa = login(app, "exa", "correct horse battery")
         assert capture(exa).status_code == 302
         assert exa.get("/cases/1/probe").status_code == 200

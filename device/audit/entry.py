@@ -62,9 +62,7 @@ class SystemClock:
 
 
 def canonical(obj: dict) -> bytes:
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode()
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
 def digest(body: dict) -> str:
@@ -93,9 +91,7 @@ class Draft:
             if value is not None and (not isinstance(value, str) or len(value) > 200):
                 raise UsageError(f"audit entry: {name} must be a string of at most 200 characters or None")
         if self.outcome not in OUTCOMES:
-            raise UsageError(
-                f"audit entry: outcome must be one of {', '.join(OUTCOMES)}, got {self.outcome!r}"
-            )
+            raise UsageError(f"audit entry: outcome must be one of {', '.join(OUTCOMES)}, got {self.outcome!r}")
         check_details(self.details)
 
 

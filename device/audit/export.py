@@ -65,9 +65,7 @@ def verify_export(lines: Iterable[str], public_key: Ed25519PublicKey) -> Report:
             obj = json.loads(text)
             kind = obj.pop("type")
             if ended:
-                checker.problem(
-                    "inserted", checker.report.head_seq, f"line {number}: a line after the signed end"
-                )
+                checker.problem("inserted", checker.report.head_seq, f"line {number}: a line after the signed end")
             elif kind == "entry":
                 checker.feed(Entry.from_wire(obj))
             elif kind == "end":
@@ -94,9 +92,7 @@ def _check_end(checker: ChainChecker, device: str, after: int, end: dict, key: E
     except (KeyError, ValueError, TypeError):
         valid = False
     if not valid:
-        checker.problem(
-            "forged", r.head_seq, "the end line's signature does not verify with the device public key"
-        )
+        checker.problem("forged", r.head_seq, "the end line's signature does not verify with the device public key")
         return
     if seq > r.head_seq:
         checker.problem(

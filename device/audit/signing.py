@@ -24,9 +24,7 @@ def head_message(device: str, seq: int, hash_hex: str) -> bytes:
     return b"\n".join((HEAD_DOMAIN, device.encode(), str(int(seq)).encode(), hash_hex.encode()))
 
 
-def export_end_message(
-    device: str, after: int, seq: int, hash_hex: str, count: int, exported_at: str
-) -> bytes:
+def export_end_message(device: str, after: int, seq: int, hash_hex: str, count: int, exported_at: str) -> bytes:
     # Its own domain: a chain checkpoint cannot pass for the end of an export (and vice versa).
     parts = (
         EXPORT_END_DOMAIN,

@@ -56,9 +56,7 @@ class Report:
 class ChainChecker:
     """Feed entries in stored order, then signed heads, then call ``finish()``."""
 
-    def __init__(
-        self, device: str, public_key: Ed25519PublicKey, start_seq: int = 0, start_hash: str | None = GENESIS
-    ):
+    def __init__(self, device: str, public_key: Ed25519PublicKey, start_seq: int = 0, start_hash: str | None = GENESIS):
         """``start_hash=None``: anchor on the first entry's own link (an export that starts later;
         that link is inside the hashed body, so the end signature covers it)."""
         self.report = Report(device=device, head_seq=start_seq, head_hash=start_hash or GENESIS)
@@ -132,9 +130,7 @@ class ChainChecker:
             return False
         del self._rivals[seq]
         self._recent[seq] = genuine
-        self.problem(
-            "inserted", seq, f"two entries claim seq {seq}; {by} vouches for one, the other was inserted"
-        )
+        self.problem("inserted", seq, f"two entries claim seq {seq}; {by} vouches for one, the other was inserted")
         return True
 
     def _check_link(self, seq: int, prev: str) -> None:
@@ -194,9 +190,7 @@ class ChainChecker:
         """An outside anchor (the receiver's ack, a printed head): the log must reach it, unchanged."""
         r = self.report
         if seq > r.head_seq:
-            self.problem(
-                "truncated", r.head_seq + 1, f"{source} reached seq {seq} but the log ends at {r.head_seq}"
-            )
+            self.problem("truncated", r.head_seq + 1, f"{source} reached seq {seq} but the log ends at {r.head_seq}")
         elif hash_hex is not None and seq > self._start_seq and self._recent.get(seq, hash_hex) != hash_hex:
             self.problem("edited", seq, f"entry {seq} differs from the one {source} holds")
 

@@ -21,7 +21,7 @@ SOURCES = {
 def make_source(config) -> CameraSource:
     """The backend for ``config.type``; CameraError for ``disabled`` (no camera on this unit)."""
     if config.type == "disabled":
-        raise CameraError("no camera on this unit (camera.type = \"disabled\")")
+        raise CameraError('no camera on this unit (camera.type = "disabled")')
     module_name, _, class_name = SOURCES[config.type].partition(":")
     try:
         module = importlib.import_module(module_name)

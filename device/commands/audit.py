@@ -17,9 +17,7 @@ def register(sub) -> None:
     audit.required = True
 
     v = audit.add_parser("verify", help="check the chain and signatures; names each tampered entry")
-    v.add_argument(
-        "--file", type=Path, metavar="EXPORT", help="verify an export file instead of the local log"
-    )
+    v.add_argument("--file", type=Path, metavar="EXPORT", help="verify an export file instead of the local log")
     v.add_argument("--public-key", metavar="HEX|@FILE", help="device public key (required with --file)")
     v.add_argument("--expect-head", metavar="SEQ[:HASH]", help="an outside anchor the log must still reach")
     v.add_argument("--json", action="store_true", help="print JSON")
@@ -64,9 +62,7 @@ def cmd_verify(ctx, args) -> int:
 
     if args.file:
         if not args.public_key:
-            raise UsageError(
-                "audit verify --file needs --public-key (from a trusted place, not from the file)"
-            )
+            raise UsageError("audit verify --file needs --public-key (from a trusted place, not from the file)")
         key = parse_public_key(_public_key_text(args.public_key))
         try:
             with args.file.open(encoding="utf-8") as lines:

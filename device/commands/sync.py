@@ -14,6 +14,4 @@ def cmd_sync(ctx, args) -> int:
     from device.audit import AuditLog
     from device.sync.service import run_publisher
 
-    return run_publisher(
-        AuditLog(ctx.store), ctx.config.sync, once_timeout=args.timeout if args.once else None
-    )
+    return run_publisher(AuditLog(ctx.store), ctx.config.sync, once_timeout=args.timeout if args.once else None)

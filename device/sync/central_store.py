@@ -146,9 +146,7 @@ class CentralStore:
         return rows
 
     def rejects(self) -> list[tuple[str, str, int, str]]:
-        cur = self._exec(
-            self._conn.cursor(), "SELECT device, kind, seq, detail FROM audit_rejects ORDER BY at"
-        )
+        cur = self._exec(self._conn.cursor(), "SELECT device, kind, seq, detail FROM audit_rejects ORDER BY at")
         rows = [(d, k, int(s), t) for d, k, s, t in cur.fetchall()]
         self._conn.commit()
         return rows
@@ -164,9 +162,7 @@ class DeviceTx:
         self._s, self._cur, self.device = store, cur, device
 
     def head(self) -> tuple[int, str]:
-        row = self._s._exec(
-            self._cur, "SELECT seq, hash FROM audit_heads WHERE device = ?", (self.device,)
-        ).fetchone()
+        row = self._s._exec(self._cur, "SELECT seq, hash FROM audit_heads WHERE device = ?", (self.device,)).fetchone()
         return (int(row[0]), row[1]) if row else (0, GENESIS)
 
     def hashes(self, first: int, last: int) -> dict[int, str]:
@@ -179,9 +175,7 @@ class DeviceTx:
     def append(self, entries: list[Entry], head_sig: str) -> None:
         now = _now()
         self._cur.executemany(
-            self._s._b.sql(
-                "INSERT INTO audit_entries(device, seq, hash, body, received_at) VALUES (?, ?, ?, ?, ?)"
-            ),
+            self._s._b.sql("INSERT INTO audit_entries(device, seq, hash, body, received_at) VALUES (?, ?, ?, ?, ?)"),
             [(self.device, e.seq, e.hash, e.canonical().decode(), now) for e in entries],
         )
         last = entries[-1]

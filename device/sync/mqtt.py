@@ -36,9 +36,7 @@ def make_client(client_id: str, cfg: MqttBrokerConfig, will: tuple[str, bytes] |
         protocol=mqtt.MQTTv5,
     )
     client.tls_set_context(tls_context(cfg))
-    client.reconnect_delay_set(
-        min_delay=max(1, round(cfg.reconnect_min_s)), max_delay=round(cfg.reconnect_max_s)
-    )
+    client.reconnect_delay_set(min_delay=max(1, round(cfg.reconnect_min_s)), max_delay=round(cfg.reconnect_max_s))
     # Bounded so a long outage cannot fill memory: the store is the real outbox.
     client.max_queued_messages_set(256)
     if will is not None:

@@ -99,8 +99,6 @@ class Ack:
     def decode(cls, payload: bytes) -> Ack:
         try:
             d = json.loads(payload)
-            return cls(
-                str(d["device"]), int(d["seq"]), str(d["hash"]), str(d["status"]), str(d.get("reason", ""))
-            )
+            return cls(str(d["device"]), int(d["seq"]), str(d["hash"]), str(d["status"]), str(d.get("reason", "")))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"malformed ack: {exc!r}") from None

@@ -135,9 +135,7 @@ class Publisher:
             if not entries:
                 break
             last = entries[-1]
-            batch = Batch(
-                self.device, entries, last.seq, last.hash, self.audit.signer.sign_head(last.seq, last.hash)
-            )
+            batch = Batch(self.device, entries, last.seq, last.hash, self.audit.signer.sign_head(last.seq, last.hash))
             info = self.client.publish(self._entries, batch.encode(), qos=1)
             # NO_CONN still queues a QoS 1 message for the reconnect; only a full queue refuses it.
             if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:

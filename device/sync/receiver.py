@@ -41,9 +41,7 @@ class Receiver:
     def _handle(self, device: str, payload: bytes) -> Ack:
         key = self.registry.key(device)
         if key is None:
-            raise _Refusal(
-                "unknown-device", 0, f"device {device!r} is not in the registry {self.registry.path}"
-            )
+            raise _Refusal("unknown-device", 0, f"device {device!r} is not in the registry {self.registry.path}")
         try:
             batch = Batch.decode(payload)
         except ValueError as exc:
@@ -58,9 +56,7 @@ class Receiver:
             if entry.computed_hash() != entry.hash:
                 raise _Refusal("forged", entry.seq, "entry content does not match its hash")
             if previous is not None and (entry.seq != previous.seq + 1 or entry.prev != previous.hash):
-                raise _Refusal(
-                    "broken-chain", entry.seq, f"entry {entry.seq} does not follow entry {previous.seq}"
-                )
+                raise _Refusal("broken-chain", entry.seq, f"entry {entry.seq} does not follow entry {previous.seq}")
             previous = entry
         last = entries[-1]
         if (batch.head_seq, batch.head_hash) != (last.seq, last.hash) or not head_signature_valid(
@@ -79,21 +75,15 @@ class Receiver:
                     stored = tx.hashes(held[0].seq, held[-1].seq)
                     for e in held:
                         if stored.get(e.seq) != e.hash:
-                            raise _Refusal(
-                                "fork", e.seq, f"entry {e.seq} differs from the one stored earlier"
-                            )
+                            raise _Refusal("fork", e.seq, f"entry {e.seq} differs from the one stored earlier")
                 new = [e for e in entries if e.seq > head_seq]
                 if new:
                     if new[0].prev != (head_hash if head_seq else GENESIS):
-                        raise _Refusal(
-                            "fork", new[0].seq, f"entry {new[0].seq} does not link to stored {head_seq}"
-                        )
+                        raise _Refusal("fork", new[0].seq, f"entry {new[0].seq} does not link to stored {head_seq}")
                     tx.append(new, batch.head_sig)
                     head_seq, head_hash = last.seq, last.hash
         if gap is not None:
             # Normal after a lost message: the device resends from our head. Recorded all the same.
-            self.store.reject(
-                device, "gap", gap[0] + 1, f"batch starts at {gap[2]}, receiver holds up to {gap[0]}"
-            )
+            self.store.reject(device, "gap", gap[0] + 1, f"batch starts at {gap[2]}, receiver holds up to {gap[0]}")
             return Ack(device, gap[0], gap[1], ACK_GAP, f"expected seq {gap[0] + 1}")
         return Ack(device, head_seq, head_hash, ACK_OK)

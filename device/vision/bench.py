@@ -116,12 +116,9 @@ class BenchReport:
         out.append(f"{'per photo, decode excluded':<34}{total['median']:>10.2f}{total['p95']:>10.2f}")
         out.append(f"faces/s (decode excluded): {self.faces_per_second:.1f}")
         out.append(
-            f"peak RSS: {self.peak_rss_mib:.0f} MiB fieldface alone, "
-            f"{self.peak_rss_all_mib:.0f} MiB with baselines"
+            f"peak RSS: {self.peak_rss_mib:.0f} MiB fieldface alone, {self.peak_rss_all_mib:.0f} MiB with baselines"
         )
-        out.append(
-            f"{'pipeline (per photo, decode excluded)':<42}{'median ms':>10}{'p95 ms':>10}{'faces':>7}  ratio"
-        )
+        out.append(f"{'pipeline (per photo, decode excluded)':<42}{'median ms':>10}{'p95 ms':>10}{'faces':>7}  ratio")
         out.append(
             f"{'fieldface (BlazeFace+SFace TFLite)':<42}{total['median']:>10.2f}{total['p95']:>10.2f}"
             f"{total['faces']:>7}  1.0x"

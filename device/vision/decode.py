@@ -143,9 +143,7 @@ def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
         )
     # EXIF orientation is applied below, from our own reading of the tag, so that the result does
     # not depend on how a given OpenCV build treats it; PNG is read unchanged to see its alpha.
-    flags = (
-        cv2.IMREAD_UNCHANGED if header.format == "png" else cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
-    )
+    flags = cv2.IMREAD_UNCHANGED if header.format == "png" else cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
     with native_stderr_to_log("image decoder") as messages:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     # libjpeg fills missing rows with grey and only says so on stderr; a face half made of

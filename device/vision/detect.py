@@ -74,9 +74,7 @@ class BlazeFaceDetector:
     def __init__(self, model: TFLiteModel, min_score: float = 0.6, nms_iou: float = 0.3):
         height, width = model.input_size
         if height != width or height % ANCHOR_STRIDE:
-            raise ModelError(
-                f"model {model.entry.id}: a BlazeFace detector needs a square input, got {width}x{height}"
-            )
+            raise ModelError(f"model {model.entry.id}: a BlazeFace detector needs a square input, got {width}x{height}")
         self.model = model
         self.size = height
         self.anchors = anchor_centres(self.size)
@@ -89,9 +87,7 @@ class BlazeFaceDetector:
         regressors, logits = self.model.run(square)
         raw = regressors.reshape(-1, 16)
         if raw.shape[0] != self.anchors.shape[0]:
-            raise ModelError(
-                f"model {self.model.entry.id}: {raw.shape[0]} anchors, expected {self.anchors.shape[0]}"
-            )
+            raise ModelError(f"model {self.model.entry.id}: {raw.shape[0]} anchors, expected {self.anchors.shape[0]}")
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits.reshape(-1), -80.0, 80.0)))
         keep = scores >= self.min_score
         if not keep.any():

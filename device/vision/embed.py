@@ -41,9 +41,7 @@ class Embedder:
 
     def embed(self, aligned_rgb: np.ndarray) -> Embedding:
         if aligned_rgb.shape != (ALIGNED_SIZE, ALIGNED_SIZE, 3):
-            raise ValueError(
-                f"expected an aligned {ALIGNED_SIZE}x{ALIGNED_SIZE} RGB crop, got {aligned_rgb.shape}"
-            )
+            raise ValueError(f"expected an aligned {ALIGNED_SIZE}x{ALIGNED_SIZE} RGB crop, got {aligned_rgb.shape}")
         (feature,) = self.model.run(aligned_rgb)[:1]
         vector = feature.reshape(-1).astype(np.float32)
         norm = float(np.linalg.norm(vector))

@@ -107,27 +107,19 @@ def measure(aligned_rgb: np.ndarray, keypoints: np.ndarray, score: float) -> dic
     }
 
 
-def _lower_is_worse(
-    name: str, value: float, bounds: tuple[float, float], what: str, unit: str = ""
-) -> Component:
+def _lower_is_worse(name: str, value: float, bounds: tuple[float, float], what: str, unit: str = "") -> Component:
     warn, fail = bounds
     status = FAIL if value < fail else WARN if value < warn else PASS
     limit = fail if status == FAIL else warn
-    reason = (
-        f"{what}: {value:.{_digits(value)}f}{unit} ({status} below {limit:g}{unit})" if status != PASS else ""
-    )
+    reason = f"{what}: {value:.{_digits(value)}f}{unit} ({status} below {limit:g}{unit})" if status != PASS else ""
     return Component(name, value, status, reason)
 
 
-def _higher_is_worse(
-    name: str, value: float, bounds: tuple[float, float], what: str, unit: str = ""
-) -> Component:
+def _higher_is_worse(name: str, value: float, bounds: tuple[float, float], what: str, unit: str = "") -> Component:
     warn, fail = bounds
     status = FAIL if value > fail else WARN if value > warn else PASS
     limit = fail if status == FAIL else warn
-    reason = (
-        f"{what}: {value:.{_digits(value)}f}{unit} ({status} above {limit:g}{unit})" if status != PASS else ""
-    )
+    reason = f"{what}: {value:.{_digits(value)}f}{unit} ({status} above {limit:g}{unit})" if status != PASS else ""
     return Component(name, value, status, reason)
 
 
@@ -139,9 +131,7 @@ def assess(values: dict[str, float], thresholds: VisionQualityConfig) -> Quality
     """Compare measured values with the thresholds; the verdict is the worst component."""
     brightness = values["brightness"]
     low = _lower_is_worse("brightness", brightness, thresholds.brightness_low, "face too dark, mean grey")
-    high = _higher_is_worse(
-        "brightness", brightness, thresholds.brightness_high, "face too bright, mean grey"
-    )
+    high = _higher_is_worse("brightness", brightness, thresholds.brightness_high, "face too bright, mean grey")
     components = (
         _lower_is_worse("score", values["score"], thresholds.score, "detector unsure, confidence"),
         _lower_is_worse(
@@ -164,9 +154,7 @@ def assess(values: dict[str, float], thresholds: VisionQualityConfig) -> Quality
             thresholds.clipped_fraction,
             "face over- or under-exposed, fraction of clipped pixels",
         ),
-        _higher_is_worse(
-            "yaw_deg", abs(values["yaw_deg"]), thresholds.yaw_deg, "head turned sideways, yaw", "°"
-        ),
+        _higher_is_worse("yaw_deg", abs(values["yaw_deg"]), thresholds.yaw_deg, "head turned sideways, yaw", "°"),
         _higher_is_worse("roll_deg", abs(values["roll_deg"]), thresholds.roll_deg, "head tilted, roll", "°"),
     )
     verdict = max((c.status for c in components), key=_RANK.__getitem__)

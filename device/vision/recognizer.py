@@ -69,9 +69,7 @@ class Analysis:
 class Recognizer:
     """Holds the loaded models (built once, reused for every picture) and the thresholds."""
 
-    def __init__(
-        self, detector: BlazeFaceDetector, embedder: Embedder, max_pixels: int, quality: VisionQualityConfig
-    ):
+    def __init__(self, detector: BlazeFaceDetector, embedder: Embedder, max_pixels: int, quality: VisionQualityConfig):
         self.detector = detector
         self.embedder = embedder
         self.max_pixels = max_pixels
@@ -85,9 +83,7 @@ class Recognizer:
             entry = find_model(model_id, role, config.manifests)
             return TFLiteModel(entry, config.interpreter, config.threads, config.edgetpu_library)
 
-        detector = BlazeFaceDetector(
-            load(config.detector, "detector"), config.min_detection_score, config.nms_iou
-        )
+        detector = BlazeFaceDetector(load(config.detector, "detector"), config.min_detection_score, config.nms_iou)
         return cls(detector, Embedder(load(config.embedder, "embedder")), config.max_pixels, config.quality)
 
     @property
@@ -129,9 +125,7 @@ class Recognizer:
             "detect": (detected - decoded) * 1e3,
             "align": (aligned_at - detected) * 1e3,
         }
-        return Analysis(
-            image.width, image.height, image.header.format, image.header.orientation, faces, timings
-        )
+        return Analysis(image.width, image.height, image.header.format, image.header.orientation, faces, timings)
 
     def embed(self, face: Face) -> Embedding:
         """The face's unit-length vector, tagged with ``model_id``."""

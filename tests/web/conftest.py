@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.gallery.conftest import enroll_people
-from tests.workflow.conftest import NEXT_YEAR, PASSWORD, workflow_config
+from tests.workflow.conftest import PASSWORD, make_people, workflow_config
 from web import create_app
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -31,13 +31,7 @@ def users(app, store, config, recognizer):
 
         svc = services()
         enroll_people(svc.gallery)
-        wf = svc.workflow
-        boss = wf.first_run("boss", "Supervisor", PASSWORD, NEXT_YEAR)
-        made = {"boss": boss}
-        for name, roles in (("exa", ["examiner"]), ("peer", ["reviewer", "examiner"]), ("aud", ["auditor"]),
-                            ("exb", ["examiner"])):  # fmt: skip
-            made[name] = wf.create_user(boss, name, name.title(), PASSWORD, roles, NEXT_YEAR)
-    return made
+        return make_people(svc.workflow)
 
 
 def token_from(client, path: str) -> str:

@@ -49,8 +49,7 @@ def wf(store, recognizer, clock):
     return Workflow(store, gallery.audit, gallery, config, clock=clock)
 
 
-@pytest.fixture
-def people(wf):
+def make_people(wf) -> dict:
     """supervisor (first run), examiner, peer (reviewer), auditor, and a second examiner."""
     boss = wf.first_run("boss", "Supervisor", PASSWORD, NEXT_YEAR)
     made = {"boss": boss}
@@ -58,6 +57,11 @@ def people(wf):
                         ("exb", ["examiner"])):  # fmt: skip
         made[name] = wf.create_user(boss, name, name.title(), PASSWORD, roles, NEXT_YEAR)
     return made
+
+
+@pytest.fixture
+def people(wf):
+    return make_people(wf)
 
 
 def probe(name: str = "obama2.jpg") -> bytes:

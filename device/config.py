@@ -225,6 +225,8 @@ class HooksConfig(Section):
     shutdown_command: list[str] = ["systemctl", "poweroff"]
     # How often the lockdown marker is checked by every keyed process (tamper lock within 1 s).
     poll_s: Annotated[float, Field(gt=0, le=1)] = 0.2
+    # Shared by the web and hooks processes: activity/searching exists while a search runs (LED).
+    runtime_dir: Path = Path("/run/fieldface")
 
 
 class GalleryConfig(Section):

@@ -87,3 +87,7 @@ class NotAllowedError(FieldfaceError):
 
 class StepError(UsageError):
     """A workflow action out of order: the examination is not at the step the action belongs to."""
+
+
+class ErasedError(UsageError):
+    """What was asked for was erased under the retention policy (the web answers 410 Gone)."""

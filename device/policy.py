@@ -24,6 +24,7 @@ Use it from any package::
     policy.config                           # the whole effective Config
     policy.changed                          # {key: Change(value, updated_at, updated_by)}
     policy.reassess(face)                   # face with quality judged by the policy's thresholds
+    policy.judged(analysis)                 # every face of an analysis, likewise
 
     set_setting(store, config, key, value, actor=..., role=..., reason=...)   # audited "policy.set"
     reset_setting(store, config, key, actor=..., role=..., reason=...)       # audited "policy.reset"
@@ -164,6 +165,13 @@ class Policy:
 
         values = {c.name: c.value for c in face.quality.components}
         return dataclasses.replace(face, quality=assess(values, self.quality))
+
+    def judged(self, analysis):
+        """``analysis`` with every face's quality judged by the policy's thresholds: what screens,
+        audit entries and the search all show (device/workflow/probe.py)."""
+        if "vision.quality" not in self.changed:
+            return analysis
+        return dataclasses.replace(analysis, faces=[self.reassess(face) for face in analysis.faces])
 
     def to_dict(self) -> dict:
         return {

@@ -7,8 +7,6 @@ from pathlib import Path
 
 from device.errors import UsageError
 
-DEFAULT_RUNTIME_DIR = Path("/run/fieldface")
-
 
 def register(sub) -> None:
     p = sub.add_parser("hooks", help="tamper switch, panic and shutdown buttons, LEDs, integrator hook scripts")
@@ -16,7 +14,7 @@ def register(sub) -> None:
     hsub.required = True
     r = hsub.add_parser("run", help="watch the switches and buttons and run hook scripts until stopped")
     r.add_argument("--runtime-dir", type=Path, metavar="DIR",
-                   help="shared runtime folder (default: $RUNTIME_DIRECTORY or /run/fieldface)")  # fmt: skip
+                   help="shared runtime folder (default: hooks.runtime_dir, /run/fieldface)")  # fmt: skip
     r.set_defaults(handler=cmd_run)
     f = hsub.add_parser("fire", help="run the scripts of one event now (to try a site's hooks)")
     f.add_argument("event", help="tamper, lock, unlock, wipe, sync-ok, ready or shutdown")
@@ -34,7 +32,9 @@ def cmd_run(ctx, args) -> int:
     from device.service import Appliance, stop_on_signals
     from firmware_hooks.daemon import HooksDaemon
 
-    runtime = args.runtime_dir or Path(ctx.env.get("RUNTIME_DIRECTORY", "").split(":")[0] or DEFAULT_RUNTIME_DIR)
+    # Not $RUNTIME_DIRECTORY: that is this unit's private folder, and the searches that light the
+    # LED run in the web process, which writes to the shared one (hooks.runtime_dir).
+    runtime = args.runtime_dir or ctx.config.hooks.runtime_dir
     stop = threading.Event()
     restore = stop_on_signals(stop)
     try:

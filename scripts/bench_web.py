@@ -2,8 +2,8 @@
 """Page timings of the review UI under a few concurrent sessions (p50/p95 per page).
 
 Starts ``fieldface demo`` (gunicorn, gthread, the real models) in a temp dir, logs in N examiner
-sessions in parallel (the demo's examiner account), each creating its own case and search, then
-each fetching every workflow page R times. Run: ``.venv/bin/python scripts/bench_web.py [-n 4] [-r 20]``.
+sessions in parallel (the demo's examiner account), each uploading and searching ``-p`` probes
+(timed as the two posts with their redirects, and summed), then each fetching every workflow page R times. Run: ``.venv/bin/python scripts/bench_web.py [-n 4] [-r 20]``.
 """
 
 from __future__ import annotations
@@ -73,18 +73,27 @@ def multipart(fields: dict, file_field: str, filename: str, data: bytes) -> tupl
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
-def run_session(base: str, index: int, rounds: int, timings: dict, lock: threading.Lock) -> None:
+def probe_to_candidates(s: Session, case: str, record) -> str:
+    """Upload a probe and search it: the two posts (each followed by its redirect's rendered page)
+    a user waits for between choosing a photo and seeing the candidate list."""
+    fields = {"csrf_token": s.token("/cases/new"), "case": case, "offense": "robbery", "purpose": "bench"}
+    data, ctype = multipart(fields, "probe", "probe.jpg", PROBE.read_bytes())
+    started, url = s.post("/cases/new", data, ctype)
+    record("POST /cases/new (decode+detect)", started)
+    exam = url.rstrip("/").split("/")[-2]
+    searched, _ = s.form(f"/cases/{exam}/search", {"face": "0"}, f"/cases/{exam}/enhance")
+    record("POST search (embed+search)", searched)
+    record("start + search (probe to candidates)", started + searched)
+    return exam
+
+
+def run_session(base: str, index: int, rounds: int, probes: int, timings: dict, lock: threading.Lock) -> None:
     s = Session(base)
     body = urllib.parse.urlencode({"username": "examiner", "password": PASSWORD}).encode()
     record = lambda page, t: (lock.acquire(), timings.setdefault(page, []).append(t), lock.release())  # noqa: E731
     record("POST /login", s.post("/login", body, "application/x-www-form-urlencoded")[0])
-    fields = {"csrf_token": s.token("/cases/new"), "case": f"BENCH-{index}", "offense": "robbery", "purpose": "bench"}
-    data, ctype = multipart(fields, "probe", "probe.jpg", PROBE.read_bytes())
-    elapsed, url = s.post("/cases/new", data, ctype)
-    record("POST /cases/new (decode+detect)", elapsed)
-    exam = url.rstrip("/").split("/")[-2]
-    elapsed, _ = s.form(f"/cases/{exam}/search", {"face": "0"}, f"/cases/{exam}/enhance")
-    record("POST search (embed+search)", elapsed)
+    for n in range(probes):
+        exam = probe_to_candidates(s, f"BENCH-{index}-{n}", record)
     pages = ["/cases", "/cases/new", f"/cases/{exam}/probe", f"/cases/{exam}/enhance", f"/cases/{exam}/analysis",
              f"/cases/{exam}/candidates/1", f"/cases/{exam}/verify", f"/cases/{exam}/image/working.jpg", "/status",
              "/api/v1/cases"]  # fmt: skip
@@ -98,6 +107,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--sessions", type=int, default=4)
     parser.add_argument("-r", "--rounds", type=int, default=20)
+    parser.add_argument("-p", "--probes", type=int, default=10, help="probes uploaded and searched per session")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDFACE_")}
@@ -117,7 +127,7 @@ def main() -> int:
                     time.sleep(0.3)
             timings: dict[str, list[float]] = {}
             lock = threading.Lock()
-            threads = [threading.Thread(target=run_session, args=(base, i, args.rounds, timings, lock))
+            threads = [threading.Thread(target=run_session, args=(base, i, args.rounds, args.probes, timings, lock))
                        for i in range(args.sessions)]  # fmt: skip
             for t in threads:
                 t.start()
@@ -126,7 +136,7 @@ def main() -> int:
         finally:
             proc.terminate()
             proc.wait(30)
-    print(f"{args.sessions} concurrent sessions, {args.rounds} rounds each; ms")
+    print(f"{args.sessions} concurrent sessions, {args.probes} probes and {args.rounds} rounds each; ms")
     print(f"{'page':42} {'n':>5} {'p50':>8} {'p95':>8}")
     for page, values in timings.items():
         values.sort()

@@ -6,7 +6,7 @@ device/workflow; these views read forms, call it and render.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from device.errors import CameraError, FieldfaceError, UsageError
 from device.workflow.enhance import OPS
@@ -56,9 +56,9 @@ def index():
 
 
 def _new_form(error=None, form=None, status=200):
-    config = current_app.config["FIELDFACE_CONFIG"]
+    # The offences the policy in force allows: the same list step 1 and the search check.
     return render_template("cases/new.html", error=error, form=form or {}, camera=camera_state(),
-                           preview_max_s=PREVIEW_MAX_S, offenses=config.search.offense_categories), status  # fmt: skip
+                           preview_max_s=PREVIEW_MAX_S, offenses=wf().policy().offense_categories), status  # fmt: skip
 
 
 @bp.get("/cases/new")

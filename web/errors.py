@@ -7,7 +7,7 @@ import logging
 from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from device.errors import AuthError, FieldfaceError, LockedError, NotAllowedError, StepError
+from device.errors import AuthError, ErasedError, FieldfaceError, LockedError, NotAllowedError, StepError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,10 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(NotAllowedError)
     def _not_allowed(exc: NotAllowedError):
         return _reply(403, str(exc))
+
+    @app.errorhandler(ErasedError)
+    def _erased(exc: ErasedError):
+        return _reply(410, str(exc))
 
     @app.errorhandler(StepError)
     def _step(exc: StepError):

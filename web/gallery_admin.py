@@ -9,7 +9,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from device.errors import UsageError
 from device.gallery import Actor, SubjectInfo
-from device.gallery.records import get_subject, list_subjects
+from device.gallery.records import get_subject, image_bytes, image_ids, list_subjects
 from web.auth import current_user, roles_required
 from web.images import display
 from web.services import services
@@ -34,8 +34,7 @@ def index():
 def subject(subject_id: int):
     with services().store.connection() as conn:
         row = get_subject(conn, subject_id)
-        images = [r[0] for r in conn.execute("SELECT id FROM face_images WHERE subject_id = ? ORDER BY id",
-                                             (subject_id,))]  # fmt: skip
+        images = image_ids(conn, subject_id)
     return render_template("gallery/subject.html", s=row, images=images)
 
 
@@ -43,10 +42,10 @@ def subject(subject_id: int):
 @roles_required("supervisor")
 def image(image_id: int):
     with services().store.connection() as conn:
-        row = conn.execute("SELECT image FROM face_images WHERE id = ?", (image_id,)).fetchone()
-    if row is None:
+        data = image_bytes(conn, image_id)
+    if data is None:
         raise UsageError("no such image (erased?)")
-    return display(services().gallery.recognizer, bytes(row[0]), 480)
+    return display(services().gallery.recognizer, data, 480)
 
 
 @bp.get("/enroll")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from device.errors import UsageError
+from device.errors import ErasedError, UsageError
 from device.workflow.analysis import DISPOSITIONS, FEATURES, VERDICTS
 from web.auth import current_user, login_required, roles_required
 from web.images import display, faces_for_screen
@@ -31,7 +31,10 @@ def analysis(exam_id: int):
 def _compare(exam_id: int, rank: int, blind: bool, error=None, status=200):
     user = current_user()
     row = wf().candidate(user, exam_id, rank)
-    probe = wf().analyze(wf().image(user, exam_id, "searched"))
+    try:
+        probe_faces, probe_erased = faces_for_screen(wf().analyze(wf().image(user, exam_id, "searched"))), None
+    except ErasedError as exc:  # the record stays readable; the picture is gone
+        probe_faces, probe_erased = [], str(exc)
     data = wf().candidate_image(user, exam_id, rank)
     cand_faces = faces_for_screen(wf().analyze(data)) if data else []
     exam = None if blind else wf().examination(user, exam_id)
@@ -39,7 +42,7 @@ def _compare(exam_id: int, rank: int, blind: bool, error=None, status=200):
     facts, rows = wf().candidates(user, exam_id, blind=blind)
     mine = None if blind else next(r for r in rows if r["rank"] == rank)
     return render_template("review/compare.html", exam_id=exam_id, exam=exam, row=row, mine=mine, blind=blind,
-                           probe_faces=faces_for_screen(probe), cand_faces=cand_faces, features=FEATURES,
+                           probe_faces=probe_faces, probe_erased=probe_erased, cand_faces=cand_faces, features=FEATURES,
                            verdicts=VERDICTS, dispositions=DISPOSITIONS, saved=saved, facts=facts,
                            form=request.form, error=error), status  # fmt: skip
 

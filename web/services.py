@@ -56,7 +56,8 @@ def services() -> Services:
                 config = app.config["FIELDFACE_CONFIG"]
                 audit = AuditLog(store)
                 gallery = Gallery(store, rec, config, audit)
-                bundle = Services(store, audit, gallery, Workflow(store, audit, gallery, config))
+                workflow = Workflow(store, audit, gallery, config, runtime_dir=config.hooks.runtime_dir)
+                bundle = Services(store, audit, gallery, workflow)
                 cache["services"] = bundle
     return bundle
 
@@ -69,7 +70,6 @@ def drop(app) -> None:
     people), the workflow's cache of recent analyses (face crops of case photos) and the camera.
     After the next unlock ``services()`` builds a fresh bundle and the camera reopens on demand.
     """
-    from device.workflow.cases import forget_analyses
     from web.camera import close_camera
 
     cache = app.extensions.setdefault("fieldface", {})
@@ -78,5 +78,5 @@ def drop(app) -> None:
     if bundle is not None:
         bundle.gallery.close()
         bundle.audit.close()
-    forget_analyses()
+        bundle.workflow.forget_analyses()
     close_camera(app)

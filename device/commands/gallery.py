@@ -1,10 +1,11 @@
-"""``enroll``, ``search``, ``subjects``, ``galleries``, ``purge``, ``case``: the gallery's CLI door."""
+"""``enroll``, ``search``, ``cases``, ``subjects``, ``galleries``, ``purge``, ``legal-hold``: the gallery's CLI door."""
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
+from device.commands import identity
+from device.commands.identity import add_user_options
 from device.commands.output import emit
 from device.commands.progress import ProgressBar
 from device.commands.vision import read_image_file
@@ -23,20 +24,30 @@ def register(sub) -> None:
     p.add_argument("--source", default="", metavar="TEXT", help="where the photos come from")
     p.add_argument("--retain-until", metavar="YYYY-MM-DD", help="erase the subject after this date")
     p.add_argument("--force", metavar="REASON", help="enroll below the quality bar; the reason is recorded")
+    add_user_options(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_enroll)
 
-    p = sub.add_parser("search", help="investigation-mode search: a ranked candidate list, never a match")
+    p = sub.add_parser("search", help="search as a named user: a ranked candidate list, never a match")
     p.add_argument("image", type=Path, metavar="IMAGE", help="the probe photo")
     p.add_argument("--case", required=True, help="case number (required)")
-    p.add_argument("--offense", required=True, metavar="CATEGORY", help="offence category, from the config")
+    p.add_argument("--offense", required=True, metavar="CATEGORY", help="offence category the policy allows")
     p.add_argument("--purpose", required=True, metavar="TEXT", help="legal authority / purpose of the search")
-    p.add_argument("--gallery", metavar="G", help="gallery to search (default: gallery.default_gallery)")
-    p.add_argument("--top", type=int, metavar="K", help="number of candidates (default: search.top_k)")
     p.add_argument("--face", type=int, metavar="N", help="which face of a multi-face probe (0 = largest)")
-    p.add_argument("--override-quality", metavar="REASON", help="search a failing probe; the reason is recorded")
+    add_user_options(p, required=True)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_search)
+
+    p = sub.add_parser("cases", help="cases on this unit: examinations, searches, candidates, images held or erased")
+    csub = p.add_subparsers(dest="cases_command", metavar="ACTION")
+    csub.required = True
+    q = csub.add_parser("list", help="every case with its examinations and whether images are still held")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(handler=cmd_cases_list)
+    q = csub.add_parser("show", help="one case: each examination's examiner, step, search, candidates, images")
+    q.add_argument("case", metavar="CASE")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(handler=cmd_cases_show)
 
     p = sub.add_parser("subjects", help="list the enrolled subjects")
     p.add_argument("--gallery", metavar="G")
@@ -46,6 +57,7 @@ def register(sub) -> None:
     p = sub.add_parser("delete-subject", help="erase a subject: every image, embedding and index entry")
     p.add_argument("subject_id", type=int, metavar="ID")
     p.add_argument("--reason", required=True, help="why (recorded)")
+    add_user_options(p)
     p.set_defaults(handler=cmd_delete)
 
     p = sub.add_parser("galleries", help="list galleries with their size and version")
@@ -54,6 +66,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("purge", help="erase subjects and probes past their retention date (not on legal hold)")
     p.add_argument("--dry-run", action="store_true", help="only say what would be erased")
+    add_user_options(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_purge)
 
@@ -61,14 +74,8 @@ def register(sub) -> None:
     p.add_argument("case", metavar="CASE")
     p.add_argument("--release", action="store_true", help="lift the hold instead")
     p.add_argument("--reason", required=True, help="why (recorded)")
+    add_user_options(p)
     p.set_defaults(handler=cmd_legal_hold)
-
-
-def cli_actor():
-    from device.gallery import Actor
-
-    # The CLI runs as a Unix account on the unit itself; the web UI names its logged-in user.
-    return Actor(f"cli:{getpass.getuser()}", "operator")
 
 
 def gallery_service(ctx, with_recognizer: bool = True):
@@ -109,7 +116,7 @@ def cmd_enroll(ctx, args) -> int:
                            args.source, args.retain_until)  # fmt: skip
         groups = [(info, [(str(p), p) for p in args.images])]
     gallery = gallery_service(ctx)
-    actor = cli_actor()
+    actor = identity.actor(ctx, args, "supervisor")
     total = sum(len(images) for _, images in groups)
     bar = ProgressBar(total, "enrolling") if total > 1 else None
     outcomes, done = [], 0
@@ -138,16 +145,21 @@ def cmd_enroll(ctx, args) -> int:
 
 
 def cmd_search(ctx, args) -> int:
-    from device.gallery import SearchRequest
+    from device.workflow.probe import chosen_face
 
     probe = read_image_file(args.image)
-    request = SearchRequest(args.case, args.offense, args.purpose, args.gallery or ctx.config.gallery.default_gallery,
-                            args.face, args.top, args.override_quality)  # fmt: skip
-    result = gallery_service(ctx).search(probe, request, cli_actor())
+    wf = identity.workflow(ctx)
+    user = identity.sign_in(wf, args.user, args.password_file)
+    chosen_face(wf.analyze(probe), args.face)  # several faces and no --face: refused before anything is written
+    exam = wf.start(user, args.case, args.offense, args.purpose, probe, source="import")
+    try:
+        result = wf.run_search(user, exam.id, args.face)
+    except UsageError as exc:  # refused for quality: the examination waits for a supervisor's override
+        raise UsageError(f"{exc}; case examination {exam.id} stays open in the review UI") from None
     line = result.worth_examining
     lines = [
-        f"search {result.search_id} · case {result.case} · gallery {result.gallery} v{result.gallery_version}"
-        f" · probe sha256 {result.probe_sha256[:16]}…",
+        f"case examination {exam.id} (open it in the review UI) · search {result.search_id} · case {result.case}"
+        f" · gallery {result.gallery} v{result.gallery_version} · probe sha256 {result.probe_sha256[:16]}…",
         "INVESTIGATIVE LEAD ONLY — candidates for trained review, never an identification.",
         f"worth-examining line {line:.2f} (see device/gallery/scores.py for what a score means)",
     ]
@@ -157,7 +169,7 @@ def cmd_search(ctx, args) -> int:
     lines += [_candidate_line(c) for c in above] or ["   (none)"]
     lines.append(f"-- {len(below)} below the line --")
     lines += [_candidate_line(c) for c in below]
-    emit(result.to_dict(), args.json, lines)
+    emit({"examination": exam.id, **result.to_dict()}, args.json, lines)
     return 0
 
 
@@ -181,19 +193,18 @@ def cmd_subjects(ctx, args) -> int:
 
 
 def cmd_delete(ctx, args) -> int:
-    result = gallery_service(ctx).delete_subject(args.subject_id, cli_actor(), args.reason)
+    actor = identity.actor(ctx, args, "supervisor")
+    result = gallery_service(ctx, with_recognizer=False).delete_subject(args.subject_id, actor, args.reason)
     print(f"erased subject {result['subject_id']} from gallery {result['gallery']}: "
           f"{result['images']} image(s), {result['embeddings']} embedding(s), index entries removed")  # fmt: skip
     return 0
 
 
 def cmd_galleries(ctx, args) -> int:
+    from device.gallery.records import gallery_sizes
+
     with ctx.store.connection() as conn:
-        rows = conn.execute(
-            "SELECT g.name, g.version, (SELECT count(*) FROM subjects s WHERE s.gallery_id = g.id),"
-            " (SELECT count(*) FROM embeddings e WHERE e.gallery_id = g.id) FROM galleries g ORDER BY g.name"
-        ).fetchall()
-    data = [{"name": n, "version": v, "subjects": s, "embeddings": e} for n, v, s, e in rows]
+        data = [{k: v for k, v in g.items() if k != "images"} for g in gallery_sizes(conn)]
     lines = [f"{d['name']:<16} v{d['version']:<6} {d['subjects']} subject(s), {d['embeddings']} embedding(s)"
              for d in data] or ["no galleries yet"]  # fmt: skip
     emit({"galleries": data}, args.json, lines)
@@ -201,16 +212,54 @@ def cmd_galleries(ctx, args) -> int:
 
 
 def cmd_purge(ctx, args) -> int:
-    report = gallery_service(ctx).purge(cli_actor(), dry_run=args.dry_run)
+    wf = identity.workflow(ctx, with_recognizer=False)
+    report = wf.purge(identity.actor(ctx, args, "supervisor", wf), dry_run=args.dry_run)
     verb = "would erase" if args.dry_run else "erased"
-    lines = [f"{verb} {len(report.subjects)} subject(s) and {len(report.probes)} probe image(s) past retention"]
-    if report.held:
-        lines.append(f"kept {len(report.held)} probe image(s) of cases on legal hold")
+    lines = [f"{verb} {len(report.subjects)} subject(s), the images of {len(report.examinations)} case"
+             f" examination(s) and {len(report.probes)} other probe image(s) past retention"]  # fmt: skip
+    if report.held or report.held_examinations:
+        lines.append(f"kept the images of {len(report.held_examinations) + len(report.held)} probe(s) of cases on"
+                     " legal hold")  # fmt: skip
     emit(report.to_dict(), args.json, lines)
     return 0
 
 
+def cmd_cases_list(ctx, args) -> int:
+    cases = identity.workflow(ctx, with_recognizer=False).case_list()
+    lines = [
+        f"{c['case']:<24} {c['examinations']} examination(s), {c['searches']} search(es), images held for"
+        f" {c['images_held']}{'  LEGAL HOLD' if c['legal_hold'] else ''}  (opened {c['created_at'][:10]}"
+        f" by {c['created_by']})"
+        for c in cases
+    ] or ["no cases on this unit"]
+    emit({"cases": cases}, args.json, lines)
+    return 0
+
+
+def cmd_cases_show(ctx, args) -> int:
+    case = identity.workflow(ctx, with_recognizer=False).case_detail(args.case)
+    lines = [f"case {case['case']} (opened {case['created_at'][:10]} by {case['created_by']})"
+             + ("  LEGAL HOLD" if case["legal_hold"] else "")]  # fmt: skip
+    for e in case["examinations"]:
+        images = e["images"]
+        held = f"erased {images['erased_at'][:10]}" if images["erased_at"] else "held"
+        lines.append(f"  examination {e['examination']}: {e['examiner']}, step {e['step']} ({e['status']}),"
+                     f" {e['offense']}, probe {e['probe_sha256'][:16]}…, images {held}")  # fmt: skip
+        if e["search"]:
+            s = e["search"]
+            lines.append(f"    search {s['id']} at {s['at']}: gallery {s['gallery']} v{s['gallery_version']},"
+                         f" line {s['worth_examining']:.2f}, top {s['top_k']}")  # fmt: skip
+            lines += [f"    #{c['rank']:<3} {c['score']:.3f}  subject {c['subject']}  {c['disposition'] or '-'}"
+                      for c in e["candidates"]]  # fmt: skip
+        if e["review"]:
+            r = e["review"]
+            lines.append(f"    peer review by {r['reviewer']}: {r['verdict']} ({r['at'][:10]})")
+    emit(case, args.json, lines)
+    return 0
+
+
 def cmd_legal_hold(ctx, args) -> int:
-    gallery_service(ctx, with_recognizer=False).set_legal_hold(args.case, not args.release, cli_actor(), args.reason)
+    actor = identity.actor(ctx, args, "supervisor")
+    gallery_service(ctx, with_recognizer=False).set_legal_hold(args.case, not args.release, actor, args.reason)
     print(f"case {args.case}: legal hold {'lifted' if args.release else 'set'}")
     return 0

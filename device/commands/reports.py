@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from datetime import date
 from pathlib import Path
 
+from device.commands import identity
+from device.commands.identity import add_user_options
 from device.commands.output import emit
 from device.commands.progress import ProgressBar
 from device.errors import UsageError
@@ -23,10 +24,12 @@ def register(sub) -> None:
     q.add_argument("key", metavar="KEY", help="e.g. search.top_k, search.offense_categories, vision.quality")
     q.add_argument("value", metavar="VALUE", help='JSON (25, true, ["a","b"], {"sharpness":[40,12]}) or a word')
     q.add_argument("--reason", required=True, help="why (recorded)")
+    add_user_options(q)
     q.set_defaults(handler=cmd_policy_set)
     q = psub.add_parser("reset", help="drop a change: the config file's value applies again (recorded)")
     q.add_argument("key", metavar="KEY")
     q.add_argument("--reason", required=True, help="why (recorded)")
+    add_user_options(q)
     q.set_defaults(handler=cmd_policy_reset)
 
     p = sub.add_parser("report", help="accountability report for a period, computed from the audit log")
@@ -46,9 +49,10 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_evaluate)
 
 
-def _cli_actor() -> tuple[str, str]:
-    # The CLI runs as a Unix account on the unit itself; it is the unit's administrator.
-    return f"cli:{getpass.getuser()}", "supervisor"
+def _cli_actor(ctx, args) -> tuple[str, str]:
+    # The CLI runs as a Unix account on the unit itself, its administrator; or as --user's account.
+    actor = identity.actor(ctx, args, "supervisor")
+    return actor.name, actor.role
 
 
 def _policy_lines(policy) -> list[str]:
@@ -70,7 +74,7 @@ def cmd_policy_show(ctx, args) -> int:
 def cmd_policy_set(ctx, args) -> int:
     from device.policy import parse_value, set_setting
 
-    actor, role = _cli_actor()
+    actor, role = _cli_actor(ctx, args)
     policy = set_setting(ctx.store, ctx.config, args.key, parse_value(args.value), actor=actor, role=role,
                          reason=args.reason)  # fmt: skip
     print(f"{args.key} = {policy.value(args.key)}")
@@ -80,7 +84,7 @@ def cmd_policy_set(ctx, args) -> int:
 def cmd_policy_reset(ctx, args) -> int:
     from device.policy import reset_setting
 
-    actor, role = _cli_actor()
+    actor, role = _cli_actor(ctx, args)
     policy = reset_setting(ctx.store, ctx.config, args.key, actor=actor, role=role, reason=args.reason)
     print(f"{args.key} = {policy.value(args.key)} (from the config)")
     return 0
@@ -97,7 +101,7 @@ def cmd_report(ctx, args) -> int:
     from device.reports import period, render
 
     start, end = _day(args.start, "--from"), _day(args.end, "--to")
-    actor, role = _cli_actor()
+    actor, role = _cli_actor(ctx, args)
     report = period.generate(ctx.store, start, end, actor=actor, role=role, fmt=args.format)
     text = {"json": render.to_json, "csv": render.to_csv, "html": render.to_html}[args.format](report)
     if args.output:
@@ -122,7 +126,7 @@ def cmd_evaluate(ctx, args) -> int:
     embedded = evaluate.embed_dataset(dataset, recognizer, policy, progress=lambda done: bar.update(done))
     summary = evaluate.run(embedded, line=policy.worth_examining, target_fmr=args.target_fmr,
                            top_k=args.top or policy.top_k)  # fmt: skip
-    actor, role = _cli_actor()
+    actor, role = _cli_actor(ctx, args)
     plots = evaluate.plots(summary, embedded)
     summary["evaluation_id"] = evaluate.save(ctx.store, summary, plots, actor=actor, role=role)
     if args.out:

@@ -52,15 +52,9 @@ def register(sub) -> None:
 
 def _password(name: str, path: Path | None) -> str:
     if path is not None:
-        try:
-            lines = path.read_text("utf-8").splitlines()
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise UsageError(f"{path} is not UTF-8 text") from None
-        if not lines or not lines[0]:
-            raise UsageError(f"{path}: the first line (the password) is empty")
-        return lines[0]
+        from device.commands.identity import read_password_file
+
+        return read_password_file(path)
     if sys.stdin is None or not sys.stdin.isatty():
         raise UsageError("no terminal to type the password on: use --password-file PATH")
     first = getpass.getpass(f"New password for {name}: ")

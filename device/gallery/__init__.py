@@ -4,7 +4,7 @@ Entry point: ``Gallery(store, recognizer, config, audit)`` (device/gallery/servi
 """
 
 from device.gallery.enroll import EnrollReport, SubjectInfo
-from device.gallery.search import SearchRequest, SearchResult
+from device.gallery.search import Probe, SearchRequest, SearchResult
 from device.gallery.service import Actor, Gallery
 
-__all__ = ["Actor", "EnrollReport", "Gallery", "SearchRequest", "SearchResult", "SubjectInfo"]
+__all__ = ["Actor", "EnrollReport", "Gallery", "Probe", "SearchRequest", "SearchResult", "SubjectInfo"]

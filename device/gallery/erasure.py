@@ -5,30 +5,18 @@ Deleting a subject removes its rows in one transaction (images and embeddings ca
 survives there, then removes the vectors from the index and rewrites the sealed index file at once
 (device/gallery/index.py proves the vector bytes are gone before it writes).
 
-``purge`` applies retention: subjects past their retain-until date are deleted the same way; probe
-images past theirs are erased from their search (the search record and its audit entry stay),
-except for cases on legal hold.
+Retention (device/workflow/retention.py, ``fieldface purge``) deletes subjects past their
+retain-until date the same way, and erases probe images past theirs with the queries here for the
+gallery's tables, except for cases on legal hold.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 
 from device.audit import Draft
 from device.errors import UsageError
 from device.gallery.records import bump_version, get_subject
-
-
-@dataclass
-class PurgeReport:
-    subjects: list[int] = field(default_factory=list)
-    probes: list[int] = field(default_factory=list)
-    held: list[int] = field(default_factory=list)  # probes kept because their case is on hold
-    dry_run: bool = False
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
 
 
 def delete_subject(gallery, subject_id: int, actor, reason: str, action: str = "gallery.delete_subject") -> dict:
@@ -63,39 +51,31 @@ def delete_subject(gallery, subject_id: int, actor, reason: str, action: str = "
     return {"subject_id": subject_id, "gallery": subject.gallery, "images": images, "embeddings": len(embedding_ids)}
 
 
-def purge(gallery, actor, today: date | None = None, dry_run: bool = False) -> PurgeReport:
-    today_s = (today or date.today()).isoformat()
-    report = PurgeReport(dry_run=dry_run)
-    with gallery.store.connection() as conn:
-        report.subjects = [
-            row[0]
-            for row in conn.execute(
-                "SELECT id FROM subjects WHERE retain_until IS NOT NULL AND retain_until < ? ORDER BY id", (today_s,)
-            )
-        ]
-        due = conn.execute(
-            "SELECT s.id, c.legal_hold FROM searches s JOIN cases c ON c.case_id = s.case_id"
-            " WHERE s.probe_image IS NOT NULL AND s.retain_until < ? ORDER BY s.id",
-            (today_s,),
-        ).fetchall()
-    report.probes = [sid for sid, hold in due if not hold]
-    report.held = [sid for sid, hold in due if hold]
-    if dry_run:
-        return report
-    for subject_id in report.subjects:
-        delete_subject(gallery, subject_id, actor, f"retention: retain-until before {today_s}", "purge.subject")
-    if report.probes or report.held:
-        with gallery.store.connection() as conn:
-            with gallery.store.transaction(conn):
-                conn.executemany(
-                    "UPDATE searches SET probe_image = NULL, purged_at = ? WHERE id = ?",
-                    [(gallery.now(), sid) for sid in report.probes],
-                )
-                details = {"searches": report.probes[:500], "count": len(report.probes),
-                           "held": report.held[:500], "before": today_s}  # fmt: skip
-                gallery.audit.append_in(conn, [Draft("purge.probes", actor.name, actor.role, details=details)])
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return report
+def subjects_due(conn, today: date) -> list[int]:
+    """Subjects past their retain-until date (``today`` is the UTC date)."""
+    rows = conn.execute(
+        "SELECT id FROM subjects WHERE retain_until IS NOT NULL AND retain_until < ? ORDER BY id", (today.isoformat(),)
+    )
+    return [row[0] for row in rows]
+
+
+def search_probes_due(conn, today: date) -> tuple[list[int], list[int]]:
+    """``(due, held)``: searches still holding a probe image past its retain-until date, split by
+    whether their case is on legal hold. (Searches made since the examination holds the probe
+    keep no image of their own; older ones may.)"""
+    due = conn.execute(
+        "SELECT s.id, c.legal_hold FROM searches s JOIN cases c ON c.case_id = s.case_id"
+        " WHERE s.probe_image IS NOT NULL AND s.retain_until < ? ORDER BY s.id",
+        (today.isoformat(),),
+    ).fetchall()
+    return [sid for sid, hold in due if not hold], [sid for sid, hold in due if hold]
+
+
+def erase_search_probes(conn, search_ids: list[int], now: str) -> None:
+    """Inside the caller's transaction: the probe images of these searches are erased (their
+    record and audit entry stay, with ``purged_at``)."""
+    conn.executemany("UPDATE searches SET probe_image = NULL, purged_at = ? WHERE id = ?",
+                     [(now, sid) for sid in search_ids])  # fmt: skip
 
 
 def set_legal_hold(gallery, case: str, hold: bool, actor, reason: str) -> None:

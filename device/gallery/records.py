@@ -103,3 +103,34 @@ def get_subject(conn, subject_id: int) -> SubjectRow:
 
 def to_json(value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def image_ids(conn, subject_id: int) -> list[int]:
+    """A subject's face image ids, oldest first."""
+    return [r[0] for r in conn.execute("SELECT id FROM face_images WHERE subject_id = ? ORDER BY id", (subject_id,))]
+
+
+def image_bytes(conn, image_id: int) -> bytes | None:
+    """A gallery image as enrolled; None once erased."""
+    row = conn.execute("SELECT image FROM face_images WHERE id = ?", (image_id,)).fetchone()
+    return bytes(row[0]) if row else None
+
+
+def candidate_image(conn, search_id: int, rank: int) -> bytes | None:
+    """The gallery image a search's candidate was found by; None once the subject was erased."""
+    row = conn.execute(
+        "SELECT f.image FROM candidates c JOIN face_images f ON f.id = c.image_id WHERE c.search_id = ? AND c.rank = ?",
+        (search_id, rank),
+    ).fetchone()
+    return bytes(row[0]) if row else None
+
+
+def gallery_sizes(conn) -> list[dict]:
+    """Every gallery with its version and how many subjects, images and embeddings it holds."""
+    rows = conn.execute(
+        "SELECT g.name, g.version, (SELECT count(*) FROM subjects s WHERE s.gallery_id = g.id),"
+        " (SELECT count(*) FROM face_images f WHERE f.gallery_id = g.id),"
+        " (SELECT count(*) FROM embeddings e WHERE e.gallery_id = g.id) FROM galleries g ORDER BY g.name"
+    ).fetchall()
+    keys = ("name", "version", "subjects", "images", "embeddings")
+    return [dict(zip(keys, row, strict=True)) for row in rows]

@@ -1,14 +1,13 @@
-"""Investigation-mode search: one still probe, a stated reason, a ranked list of candidates.
+"""Investigation-mode search of one probe's embedding: a ranked list of candidates, never a match.
 
-The rules, in the one place every door goes through:
-* a case number, an offence category the agency allows (policy ``search.offense_categories``) and a
-  stated purpose / legal authority are mandatory;
-* a probe with several faces needs the user to choose one;
-* a probe whose chosen face fails the quality assessment is refused (and the refusal recorded)
-  unless overridden with a recorded reason (the UI allows that to supervisors only);
-* the result is the top K candidates with their scores and band, never "a match";
-* the search, its probe (kept encrypted for ``search.probe_retain_days``), the gallery version,
-  the model and the candidate list are written with the audit entry in one transaction.
+The gallery's part of a search, called by the workflow (device/workflow/analysis.py), the one door
+every search goes through (the UI, the API and ``fieldface search`` alike):
+* ``check_request``: a case number, an offence category the policy allows and a stated purpose /
+  legal authority are mandatory; K is the policy's unless the request names one;
+* ``search``: the top K subjects (each by its best image) with their scores and band, run inside
+  the caller's transaction, which also records the search row, its candidates and the audit entry,
+  together with the caller's own (the examination moving to step 3).
+The probe itself (its bytes, faces, quality) belongs to the examination that holds it.
 
 Categories, K, the line, probe retention and quality thresholds are the policy in force
 (device/policy.py: config defaults overlaid by a supervisor's recorded changes).
@@ -16,16 +15,14 @@ Categories, K, the line, probe retention and quality thresholds are the policy i
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 from device.audit import Draft
 from device.errors import UsageError
 from device.gallery import scores
 from device.gallery.records import require_gallery, to_json
-from device.policy import Policy
 
 CASE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/:-]{0,63}$")
 
@@ -86,12 +83,14 @@ class SearchResult:
         }
 
 
-def check_request(req: SearchRequest, config) -> SearchRequest:
+def check_request(req: SearchRequest, policy) -> SearchRequest:
+    """The request with its fields trimmed and K filled in, or UsageError; ``policy`` is the one in
+    force (device/policy.py): the offence categories and K a supervisor set apply at every door."""
     case = (req.case or "").strip()
     if not CASE_PATTERN.match(case):
         raise UsageError("a case number is required (1-64 letters, digits, spaces or . _ / : -)")
     offense = (req.offense or "").strip()
-    allowed = config.search.offense_categories
+    allowed = policy.offense_categories
     if not offense:
         raise UsageError(f"an offence category is required (allowed here: {', '.join(allowed)})")
     if offense not in allowed:
@@ -99,96 +98,82 @@ def check_request(req: SearchRequest, config) -> SearchRequest:
     purpose = (req.purpose or "").strip()
     if not purpose:
         raise UsageError("the purpose / legal authority of the search is required")
-    top_k = req.top_k or config.search.top_k
-    if not 1 <= top_k <= 200:
+    top_k = req.top_k or policy.top_k
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 200:
         raise UsageError("--top must be between 1 and 200")
     return SearchRequest(case, offense, purpose, req.gallery, req.face_index, top_k, req.quality_override)
 
 
-def _choose_face(analysis, face_index: int | None):
-    faces = analysis.faces
-    if face_index is None:
-        if len(faces) > 1:
-            raise UsageError(f"the probe shows {len(faces)} faces: choose one with --face N (0 = largest)")
-        return faces[0]
-    if not 0 <= face_index < len(faces):
-        raise UsageError(f"--face {face_index}: the probe has faces 0 to {len(faces) - 1}")
-    return faces[face_index]
+@dataclass(frozen=True)
+class Probe:
+    """What the caller knows of the probe it searches: its hash and format, the chosen face (with
+    its quality judged by the policy) and its embedding. The bytes stay with the caller."""
+
+    sha256: str
+    format: str
+    face: object  # device.vision.Face
+    embedding: object  # device.vision.embed.Embedding
 
 
-def _record_refusal(gallery, req: SearchRequest, probe_sha: str, reasons: list[str], actor) -> None:
-    gallery.audit.record(
-        "search.refused",
-        actor=actor.name,
-        role=actor.role,
-        case=req.case,
-        outcome="denied",
-        details={"offense": req.offense, "probe_sha256": probe_sha, "reason": "quality", "quality": reasons[:8]},
-    )
+def search(gallery, conn, probe: Probe, req: SearchRequest, policy, actor, started: str, retain_days_from) -> tuple[
+    SearchResult, Draft
+]:
+    """Search ``probe``'s embedding for a request already checked (``check_request``), inside the
+    caller's open transaction on ``conn``: the search and its candidates are written there, and its
+    ``search`` audit draft is returned for the caller to append with its own in that transaction.
 
-
-def search(gallery, probe: bytes, req: SearchRequest, actor, link=None) -> SearchResult:
-    """``link(conn, search_id)``, if given, runs inside the search's transaction and returns more
-    audit drafts: the workflow ties a search to its examination atomically (device/workflow)."""
-    policy = Policy.load(gallery.store, gallery.config)
-    req = check_request(req, policy.config)
-    started = gallery.now()
-    probe_sha = hashlib.sha256(probe).hexdigest()
-    with gallery.store.connection() as conn:
-        gal = require_gallery(conn, req.gallery)
-    analysis = gallery.recognizer.analyze(probe)
-    face = policy.reassess(_choose_face(analysis, req.face_index))
-    override = (req.quality_override or "").strip() or None
-    if face.quality.verdict == "fail" and not override:
-        _record_refusal(gallery, req, probe_sha, face.quality.reasons, actor)
-        raise UsageError("the probe fails the quality assessment: " + "; ".join(face.quality.reasons))
-    embedding = gallery.recognizer.embed(face)
+    ``retain_days_from`` is the UTC date the probe's retention counts from (the caller's clock).
+    The audit entry names the candidates shown by id only (the subject's external reference, or
+    its id where it has none), with rank and score: never a name or an image."""
+    gal = require_gallery(conn, req.gallery)
+    embedding = probe.embedding
+    _check_model(conn, gal.id, req.gallery, embedding.model_id)
     line = policy.worth_examining
-    with gallery.store.connection() as conn:
-        _check_model(conn, gal.id, req.gallery, embedding.model_id)
-        index = gallery.index(conn, gal.id)
-        # Several images of one subject: ask for more hits, keep each subject's best.
-        hits = index.search(embedding.vector, req.top_k * 4)
-        exact = index.exact
-        candidates = _candidates(conn, hits, line)[: req.top_k]
-        finished = gallery.now()
-        retain = (date.today() + timedelta(days=policy.probe_retain_days)).isoformat()
-        with gallery.store.transaction(conn):
-            version = conn.execute("SELECT version FROM galleries WHERE id = ?", (gal.id,)).fetchone()[0]
-            conn.execute(
-                "INSERT OR IGNORE INTO cases(case_id, created_at, created_by) VALUES (?, ?, ?)",
-                (req.case, started, actor.name),
-            )
-            search_id = conn.execute(
-                "INSERT INTO searches(case_id, offense, purpose, gallery_id, gallery_version, model_id, probe_sha256,"
-                " probe_format, probe_image, face_index, face_box, quality, quality_override, top_k, worth_examining,"
-                " actor, role, started_at, finished_at, retain_until)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (req.case, req.offense, req.purpose, gal.id, version, embedding.model_id, probe_sha,
-                 analysis.format, probe, face.index, to_json([round(v, 1) for v in face.box]),
-                 to_json(face.quality.to_dict()), override, req.top_k, line, actor.name, actor.role,
-                 started, finished, retain),
-            ).lastrowid  # fmt: skip
-            conn.executemany(
-                "INSERT INTO candidates(search_id, rank, subject_id, image_id, embedding_id, score)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [(search_id, c.rank, c.subject_id, c.image_id, c.embedding_id, c.score) for c in candidates],
-            )
-            details = {
-                "search_id": search_id, "offense": req.offense, "purpose": req.purpose[:200],
-                "gallery": req.gallery, "gallery_version": version, "model_id": embedding.model_id,
-                "probe_sha256": probe_sha, "face_index": face.index, "quality": face.quality.verdict,
-                "started_at": started, "finished_at": finished, "candidates": len(candidates),
-                "worth_examining": sum(c.band == "worth-examining" for c in candidates),
-            }  # fmt: skip
-            if override:
-                details["quality_override"] = override[:200]
-            drafts = [Draft("search", actor.name, actor.role, f"search:{search_id}", req.case, "ok", details)]
-            gallery.audit.append_in(conn, drafts + (link(conn, search_id) if link else []))
-    return SearchResult(
-        search_id, req.case, req.gallery, version, embedding.model_id, probe_sha,
-        face.to_dict(), candidates, line, exact,
-    )  # fmt: skip
+    index = gallery.index(conn, gal.id)
+    # Several images of one subject: ask for more hits, keep each subject's best.
+    hits = index.search(embedding.vector, req.top_k * 4)
+    candidates = _candidates(conn, hits, line)[: req.top_k]
+    finished = gallery.now()
+    retain = (retain_days_from + timedelta(days=policy.probe_retain_days)).isoformat()
+    face = probe.face
+    override = (req.quality_override or "").strip() or None
+    version = conn.execute("SELECT version FROM galleries WHERE id = ?", (gal.id,)).fetchone()[0]
+    # The probe's bytes are not copied here: the examination holds them (device/workflow).
+    search_id = conn.execute(
+        "INSERT INTO searches(case_id, offense, purpose, gallery_id, gallery_version, model_id, probe_sha256,"
+        " probe_format, probe_image, face_index, face_box, quality, quality_override, top_k, worth_examining,"
+        " actor, role, started_at, finished_at, retain_until)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (req.case, req.offense, req.purpose, gal.id, version, embedding.model_id, probe.sha256,
+         probe.format, face.index, to_json([round(v, 1) for v in face.box]),
+         to_json(face.quality.to_dict()), override, req.top_k, line, actor.name, actor.role,
+         started, finished, retain),
+    ).lastrowid  # fmt: skip
+    conn.executemany(
+        "INSERT INTO candidates(search_id, rank, subject_id, image_id, embedding_id, score) VALUES (?, ?, ?, ?, ?, ?)",
+        [(search_id, c.rank, c.subject_id, c.image_id, c.embedding_id, c.score) for c in candidates],
+    )
+    details = {
+        "search_id": search_id, "offense": req.offense, "purpose": req.purpose[:200],
+        "gallery": req.gallery, "gallery_version": version, "model_id": embedding.model_id,
+        "probe_sha256": probe.sha256, "face_index": face.index, "quality": face.quality.verdict,
+        "started_at": started, "finished_at": finished, "candidates": len(candidates),
+        "worth_examining": sum(c.band == "worth-examining" for c in candidates),
+        "shown": [{"rank": c.rank, "subject": c.reference or c.subject_id, "score": round(c.score, 4)}
+                  for c in candidates],
+    }  # fmt: skip
+    if override:
+        details["quality_override"] = override[:200]
+    draft = Draft("search", actor.name, actor.role, f"search:{search_id}", req.case, "ok", details)
+    result = SearchResult(search_id, req.case, req.gallery, version, embedding.model_id, probe.sha256,
+                          face.to_dict(), candidates, line, index.exact)  # fmt: skip
+    return result, draft
+
+
+def refusal(req: SearchRequest, probe_sha: str, reasons: list[str], actor) -> Draft:
+    """The audit entry of a search refused for quality (recorded even though nothing else is)."""
+    details = {"offense": req.offense, "probe_sha256": probe_sha, "reason": "quality", "quality": reasons[:8]}
+    return Draft("search.refused", actor.name, actor.role, None, req.case, "denied", details)
 
 
 def _check_model(conn, gallery_id: int, name: str, model_id: str) -> None:

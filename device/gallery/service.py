@@ -85,14 +85,12 @@ class Gallery:
     def enroll(self, info, images, actor: Actor, force_reason=None, progress=None, persist_index=True):
         return enroll.enroll(self, info, images, actor, force_reason, progress, persist_index)
 
-    def search(self, probe: bytes, request, actor: Actor, link=None):
-        return search.search(self, probe, request, actor, link)
+    def search(self, conn, probe: search.Probe, request, policy, actor: Actor, started: str, retain_from):
+        """Search a probe's embedding inside the caller's transaction (device/gallery/search.py)."""
+        return search.search(self, conn, probe, request, policy, actor, started, retain_from)
 
     def delete_subject(self, subject_id: int, actor: Actor, reason: str) -> dict:
         return erasure.delete_subject(self, subject_id, actor, reason)
-
-    def purge(self, actor: Actor, today=None, dry_run: bool = False):
-        return erasure.purge(self, actor, today, dry_run)
 
     def set_legal_hold(self, case: str, hold: bool, actor: Actor, reason: str) -> None:
         erasure.set_legal_hold(self, case, hold, actor, reason)

@@ -10,14 +10,13 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from device.audit import Draft
 from device.errors import StepError, UsageError
-from device.gallery import Actor
+from device.gallery import Actor, Probe, SearchRequest, SearchResult
 from device.gallery import scores as score_meaning
-from device.gallery.search import SearchRequest
+from device.gallery.search import check_request, refusal
 from device.workflow.cases import get, image_bytes, may_see_images, owned
+from device.workflow.probe import chosen_face
 from device.workflow.users import User, require_role, require_trained, utc
 
 # After the FISWG facial image comparison feature list / ASTM E3149 (shared/notes/workflow.md).
@@ -38,33 +37,49 @@ VERDICTS = ("similar", "dissimilar", "not-visible")
 DISPOSITIONS = ("possible-lead", "excluded", "inconclusive")
 
 
-def run_search(wf, user: User, exam_id: int, face_index: int | None = None):
+def run_search(wf, user: User, exam_id: int, face_index: int | None = None) -> SearchResult:
+    """Search the examination's working image: the one search path of every door.
+
+    The probe was analysed once (cached by hash) and its chosen face is embedded once; the
+    gallery then searches that embedding inside this function's transaction, which also moves the
+    examination to step 3 and records the search, its candidates and both audit entries, or none
+    of it. The "searching" activity marker (the unit's LED) is up while it runs."""
     require_role(user, "examiner")
     require_trained(user, wf.today())
+    policy = wf.policy()
     with wf.store.connection() as conn:
         exam = owned(conn, user, exam_id, "open")
-        probe = image_bytes(conn, exam_id, "working")
-    face = face_index if face_index is not None else exam.face_index
-    sha = hashlib.sha256(probe).hexdigest()
-
-    def link(conn, search_id):
-        # Inside the search's transaction: the examination moves on with it, or neither happens.
-        current = get(conn, exam_id)
-        if current.status != "open" or current.current_sha256 != exam.current_sha256:
-            raise StepError("this examination changed meanwhile (already searched or edited): look at it again")
-        conn.execute(
-            "UPDATE examinations SET status = 'analysis', search_id = ?, searched_sha256 = ?, face_index = ?,"
-            " updated_at = ? WHERE id = ?",
-            (search_id, sha, face if face is not None else 0, utc(wf.now()), exam_id),
-        )
-        edited = sha != exam.probe_sha256
-        details = {"search_id": search_id, "searched_sha256": sha, "enhanced": edited,
-                   "original_sha256": exam.probe_sha256}  # fmt: skip
-        return [Draft("exam.search", user.username, "examiner", f"exam:{exam_id}", exam.case_id, details=details)]
-
-    req = SearchRequest(exam.case_id, exam.offense, exam.purpose, wf.config.gallery.default_gallery, face,
-                        quality_override=exam.quality_override)  # fmt: skip
-    return wf.gallery.search(probe, req, Actor(user.username, "examiner"), link=link)
+        data = image_bytes(conn, exam_id, "working")
+    sha = exam.current_sha256
+    req = check_request(SearchRequest(exam.case_id, exam.offense, exam.purpose, wf.config.gallery.default_gallery,
+                                      quality_override=exam.quality_override), policy)  # fmt: skip
+    actor = Actor(user.username, "examiner")
+    with wf.activity.searching():
+        started = utc(wf.now())
+        analysis = policy.judged(wf.analyses.analysis(data, sha))
+        face = analysis.faces[chosen_face(analysis, face_index if face_index is not None else exam.face_index)]
+        if face.quality.verdict == "fail" and not req.quality_override:
+            with wf.store.transaction() as conn:  # the refusal is recorded; nothing else is
+                wf.audit.append_in(conn, [refusal(req, sha, face.quality.reasons, actor)])
+            raise UsageError("the probe fails the quality assessment: " + "; ".join(face.quality.reasons)
+                             + " (a supervisor may record an override with a reason)")  # fmt: skip
+        probe = Probe(sha, analysis.format, face, wf.analyses.embedding(data, sha, face.index))
+        with wf.store.connection() as conn, wf.store.transaction(conn):
+            current = get(conn, exam_id)
+            if current.status != "open" or current.current_sha256 != sha:
+                raise StepError("this examination changed meanwhile (already searched or edited): look at it again")
+            result, search_draft = wf.gallery.search(conn, probe, req, policy, actor, started, wf.today())
+            conn.execute(
+                "UPDATE examinations SET status = 'analysis', search_id = ?, searched_sha256 = ?, face_index = ?,"
+                " updated_at = ? WHERE id = ?",
+                (result.search_id, sha, face.index, utc(wf.now()), exam_id),
+            )
+            details = {"search_id": result.search_id, "searched_sha256": sha, "enhanced": sha != exam.probe_sha256,
+                       "original_sha256": exam.probe_sha256}  # fmt: skip
+            exam_draft = Draft("exam.search", user.username, "examiner", f"exam:{exam_id}", exam.case_id,
+                               details=details)  # fmt: skip
+            wf.audit.append_in(conn, [search_draft, exam_draft])
+    return result
 
 
 def _rows(conn, exam) -> list[dict]:
@@ -124,11 +139,6 @@ def candidate(wf, user: User, exam_id: int, rank: int) -> dict:
         if row["rank"] == rank:
             return row
     raise UsageError(f"no candidate {rank} in this examination")
-
-
-def candidate_image(conn, image_id: int) -> bytes | None:
-    row = conn.execute("SELECT image FROM face_images WHERE id = ?", (image_id,)).fetchone()
-    return bytes(row[0]) if row else None
 
 
 def checklist(wf, exam_id: int, rank: int) -> dict[str, tuple[str, str]]:

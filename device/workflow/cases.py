@@ -13,20 +13,20 @@ Rules here:
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from device.audit import Draft
-from device.errors import NotAllowedError, StepError, UsageError
+from device.errors import ErasedError, NotAllowedError, StepError, UsageError
+from device.gallery import records
 from device.gallery.search import SearchRequest, check_request
+from device.workflow.probe import chosen_face
 from device.workflow.users import User, require_role, require_trained, utc
 
 STEP_OF_STATUS = {"open": 1, "analysis": 3, "review": 4, "concurred": 5, "dissented": 4, "released": 5, "closed": 3}
 EXAM_COLUMNS = (
     "e.id, e.case_id, e.offense, e.purpose, e.examiner_id, u.username, e.status, e.probe_sha256, e.probe_format,"
     " e.working_sha256, e.face_index, e.quality_override, e.override_by, e.search_id, e.searched_sha256,"
-    " e.corroboration, e.lead_rank, e.created_at, e.updated_at,"
+    " e.corroboration, e.lead_rank, e.created_at, e.updated_at, e.images_erased_at,"
     " (SELECT reviewer_id FROM reviews r WHERE r.exam_id = e.id)"
 )
 MINE = " WHERE e.examiner_id = ? OR e.id IN (SELECT exam_id FROM reviews WHERE reviewer_id = ?) ORDER BY e.id DESC"
@@ -54,6 +54,7 @@ class Examination:
     lead_rank: int | None
     created_at: str
     updated_at: str
+    images_erased_at: str | None
     reviewer_id: int | None
 
     @property
@@ -65,6 +66,10 @@ class Examination:
     @property
     def current_sha256(self) -> str:
         return self.working_sha256 or self.probe_sha256
+
+    @property
+    def images_held(self) -> bool:
+        return self.images_erased_at is None
 
     def to_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "override_by"} | {"step": self.step}
@@ -121,78 +126,47 @@ def list_for(wf, user: User) -> list[Examination]:
     return [Examination(*row) for row in rows]
 
 
-# Analyses of recent images by hash: a step's page and its search look at the same picture.
-# They hold face crops and embeddings of case photos, so a lock empties them (forget_analyses).
-_analyses: OrderedDict[str, object] = OrderedDict()
-_analyses_lock = threading.Lock()
-# Bumped by every forget: an analysis that was running while the box locked is not cached after it.
-_generation = 0
-
-
-def forget_analyses() -> int:
-    """Drop every cached analysis (the box is locking); returns how many there were."""
-    global _generation
-    with _analyses_lock:
-        count = len(_analyses)
-        _analyses.clear()
-        _generation += 1
-    return count
-
-
-def cached_analyses() -> int:
-    with _analyses_lock:
-        return len(_analyses)
-
-
-def analyze(wf, data: bytes, sha: str | None = None):
-    sha = sha or hashlib.sha256(data).hexdigest()
-    with _analyses_lock:
-        if sha in _analyses:
-            _analyses.move_to_end(sha)
-            return _analyses[sha]
-        generation = _generation
-    analysis = wf.gallery.recognizer.analyze(data)
-    with _analyses_lock:
-        if generation != _generation:
-            return analysis
-        _analyses[sha] = analysis
-        while len(_analyses) > 16:
-            _analyses.popitem(last=False)
-    return analysis
-
-
 def image_bytes(conn, exam_id: int, which: str) -> bytes:
-    """``original``, ``working`` (what the next search would use) or ``searched``."""
-    original, working = conn.execute(
-        "SELECT probe_image, working_image FROM examinations WHERE id = ?", (exam_id,)
+    """``original``, ``working`` (what the next search would use) or ``searched`` (the working image
+    once searched: edits stop at the search, so it is the bytes whose hash ``searched_sha256`` is).
+    ErasedError once retention erased them."""
+    row = conn.execute(
+        "SELECT probe_image, working_image, images_erased_at, search_id FROM examinations WHERE id = ?", (exam_id,)
     ).fetchone()
+    if row is None:
+        raise UsageError(f"no case examination {exam_id} on this unit")
+    original, working, erased_at, search_id = row
+    if erased_at is not None:
+        raise ErasedError(f"the images of case examination {exam_id} were erased under the retention policy"
+                          f" on {erased_at[:10]}")  # fmt: skip
     if which == "original":
         return bytes(original)
-    if which == "searched":
-        row = conn.execute(
-            "SELECT s.probe_image FROM examinations e JOIN searches s ON s.id = e.search_id WHERE e.id = ?", (exam_id,)
-        ).fetchone()
-        if row is None or row[0] is None:
-            raise UsageError("the searched probe is not on this unit (not searched yet, or purged by retention)")
-        return bytes(row[0])
+    if which == "searched" and search_id is None:
+        raise StepError("this examination has not been searched yet")
     return bytes(working if working is not None else original)
+
+
+def analysis_of(wf, data: bytes, sha: str | None = None):
+    """The analysis of an image (cached by hash, owned by the workflow), judged by the policy."""
+    sha = sha or hashlib.sha256(data).hexdigest()
+    return wf.policy().judged(wf.analyses.analysis(data, sha))
 
 
 def analyze_working(wf, exam: Examination):
     with wf.store.connection() as conn:
         data = image_bytes(conn, exam.id, "working")
-    return analyze(wf, data, exam.current_sha256)
+    return analysis_of(wf, data, exam.current_sha256)
 
 
 def start(wf, user: User, case: str, offense: str, purpose: str, probe: bytes, source: str = "import") -> Examination:
     """``source``: ``import`` for a file, else the camera that took the still (said in the audit)."""
     require_role(user, "examiner")
     require_trained(user, wf.today())
-    req = check_request(SearchRequest(case, offense, purpose, wf.config.gallery.default_gallery), wf.config)
+    req = check_request(SearchRequest(case, offense, purpose, wf.config.gallery.default_gallery), wf.policy())
     if not probe:
         raise UsageError("a probe image is required: take a photo or import a JPEG/PNG file")
-    analysis = analyze(wf, probe)  # ImageError / NoFaceError before anything is written
     sha = hashlib.sha256(probe).hexdigest()
+    analysis = analysis_of(wf, probe, sha)  # ImageError / NoFaceError before anything is written
     now = utc(wf.now())
     face = 0 if len(analysis.faces) == 1 else None
     with wf.store.connection() as conn, wf.store.transaction(conn):
@@ -214,8 +188,7 @@ def choose_face(wf, user: User, exam_id: int, face_index: int) -> Examination:
     with wf.store.connection() as conn:
         exam = owned(conn, user, exam_id, "open")
     analysis = analyze_working(wf, exam)
-    if not isinstance(face_index, int) or not 0 <= face_index < len(analysis.faces):
-        raise UsageError(f"choose one of the {len(analysis.faces)} faces found")
+    face_index = chosen_face(analysis, face_index)
     with wf.store.connection() as conn, wf.store.transaction(conn):
         owned(conn, user, exam_id, "open")
         conn.execute("UPDATE examinations SET face_index = ?, updated_at = ? WHERE id = ?",
@@ -261,9 +234,4 @@ def candidate_image_for(wf, user: User, exam_id: int, rank: int) -> bytes | None
         exam = get(conn, exam_id)
         if not may_see_images(user, exam):
             raise NotAllowedError(f"case examination {exam_id} belongs to another user: refused")
-        row = conn.execute(
-            "SELECT f.image FROM candidates c JOIN face_images f ON f.id = c.image_id"
-            " WHERE c.search_id = ? AND c.rank = ?",
-            (exam.search_id, rank),
-        ).fetchone()
-    return bytes(row[0]) if row else None
+        return records.candidate_image(conn, exam.search_id, rank)

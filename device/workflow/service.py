@@ -1,26 +1,40 @@
 """``Workflow``: the doors' one entry point into users, sessions and the five steps.
 
 Each capability lives in its own module (users, sessions, cases, enhance, analysis, review,
-report); these methods only pass the collaborators along, so the web and the CLI call the same
-rules. ``clock`` returns an aware UTC datetime, so lockout, timeouts and training are testable.
+report, retention); these methods only pass the collaborators along, so the web and the CLI call
+the same rules. ``clock`` returns an aware UTC datetime, so lockout, timeouts, training and
+retention are testable; ``today()`` is the UTC date (local time is for display only).
+
+The workflow owns the cache of analyses (device/workflow/probe.py): one per app or command, so
+a lock empties it with ``forget_analyses()`` and nothing else in the process holds case photos.
+``runtime_dir`` (config ``hooks.runtime_dir``) receives the "searching" marker the LED shows;
+None writes no marker (tests, one-off tools).
 """
 
 from __future__ import annotations
 
-from device.workflow import analysis, cases, enhance, report, review, sessions, users
+from device.workflow import analysis, casefile, cases, enhance, report, retention, review, sessions, users
+from device.workflow.activity import Activity
+from device.workflow.probe import Analyses
 from device.workflow.users import system_now
 
 
 class Workflow:
-    def __init__(self, store, audit, gallery, config, clock=system_now):
+    def __init__(self, store, audit, gallery, config, clock=system_now, runtime_dir=None):
         self.store = store
         self.audit = audit
         self.gallery = gallery
         self.config = config
         self.now = clock
+        self.analyses = Analyses(gallery.recognizer)
+        self.activity = Activity(runtime_dir)
 
     def today(self):
         return self.now().date()
+
+    def forget_analyses(self) -> int:
+        """Drop the cached analyses (face crops of case photos): the box is locking."""
+        return self.analyses.forget()
 
     # ---- users and sessions ------------------------------------------------------------------
 
@@ -95,7 +109,8 @@ class Workflow:
         return cases.candidate_image_for(self, user, exam_id, rank)
 
     def analyze(self, data: bytes):
-        return cases.analyze(self, data)
+        """An image's faces, quality judged by the policy in force (cached by the image's hash)."""
+        return cases.analysis_of(self, data)
 
     def analyze_working(self, exam):
         return cases.analyze_working(self, exam)
@@ -150,3 +165,15 @@ class Workflow:
 
     def report(self, user, exam_id):
         return report.build(self, user, exam_id)
+
+    # ---- retention and the auditors' view ------------------------------------------------------
+
+    def purge(self, actor, dry_run: bool = False):
+        """Retention over every copy: gallery subjects, probes of searches and examinations."""
+        return retention.purge(self, actor, dry_run)
+
+    def case_list(self):
+        return casefile.case_list(self)
+
+    def case_detail(self, case_id: str):
+        return casefile.case_detail(self, case_id)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -19,8 +22,13 @@ PASSWORD = "correct horse battery"
 NEXT_YEAR = (date.today() + timedelta(days=365)).isoformat()
 
 
+# The "searching" marker goes to a folder of the test run's, never the real /run/fieldface.
+RUNTIME_DIR = Path(tempfile.gettempdir()) / f"fieldface-tests-run-{os.getpid()}"
+
+
 def workflow_config(**workflow):
-    return validate_config({"keys": FAST_KEYS, "workflow": {**FAST_WORKFLOW, **workflow}})
+    return validate_config({"keys": FAST_KEYS, "workflow": {**FAST_WORKFLOW, **workflow},
+                            "hooks": {"runtime_dir": str(RUNTIME_DIR)}})  # fmt: skip
 
 
 class Clock:

@@ -40,12 +40,23 @@ def apply_migrations(conn) -> list[int]:
         current = conn.execute("PRAGMA user_version").fetchone()[0]
         if current >= version:
             continue
-        # executescript runs the whole text; BEGIN/COMMIT inside it make the step atomic.
+        # Foreign keys off while a migration runs (SQLite's documented way to rebuild a table:
+        # with them on, dropping the old copy would cascade-delete its children's rows), then
+        # checked before the commit, so a migration cannot leave a dangling reference.
+        fk = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+        conn.execute("PRAGMA foreign_keys = OFF")
         try:
-            conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;")
+            # executescript runs the whole text; BEGIN/COMMIT around it make the step atomic.
+            conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};")
+            broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"migration {_name}: {len(broken)} broken foreign key(s), e.g. {broken[0]}")
+            conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        finally:
+            conn.execute(f"PRAGMA foreign_keys = {'ON' if fk else 'OFF'}")
         applied.append(version)
     return applied

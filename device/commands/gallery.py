@@ -194,7 +194,7 @@ def cmd_subjects(ctx, args) -> int:
 
 def cmd_delete(ctx, args) -> int:
     actor = identity.actor(ctx, args, "supervisor")
-    result = gallery_service(ctx, with_recognizer=False).delete_subject(args.subject_id, actor, args.reason)
+    result = gallery_service(ctx).delete_subject(args.subject_id, actor, args.reason)
     print(f"erased subject {result['subject_id']} from gallery {result['gallery']}: "
           f"{result['images']} image(s), {result['embeddings']} embedding(s), index entries removed")  # fmt: skip
     return 0
@@ -212,7 +212,7 @@ def cmd_galleries(ctx, args) -> int:
 
 
 def cmd_purge(ctx, args) -> int:
-    wf = identity.workflow(ctx, with_recognizer=False)
+    wf = identity.workflow(ctx)  # erasing a subject updates the index, which needs the model's id
     report = wf.purge(identity.actor(ctx, args, "supervisor", wf), dry_run=args.dry_run)
     verb = "would erase" if args.dry_run else "erased"
     lines = [f"{verb} {len(report.subjects)} subject(s), the images of {len(report.examinations)} case"

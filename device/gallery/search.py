@@ -115,9 +115,9 @@ class Probe:
     embedding: object  # device.vision.embed.Embedding
 
 
-def search(gallery, conn, probe: Probe, req: SearchRequest, policy, actor, started: str, retain_days_from) -> tuple[
-    SearchResult, Draft
-]:
+def search(
+    gallery, conn, probe: Probe, req: SearchRequest, policy, actor, started: str, retain_days_from
+) -> tuple[SearchResult, Draft]:
     """Search ``probe``'s embedding for a request already checked (``check_request``), inside the
     caller's open transaction on ``conn``: the search and its candidates are written there, and its
     ``search`` audit draft is returned for the caller to append with its own in that transaction.

@@ -65,3 +65,30 @@ def decrypted_pages(store) -> bytes:
 
 def repo_file(name: str) -> Path:
     return Path(__file__).resolve().parent.parent / "data" / name
+
+
+def search(into: Gallery, probe: bytes, face_index: int | None = None, quality_override: str | None = None,
+           **request):  # fmt: skip
+    """The gallery's part of a search, as the workflow calls it (device/workflow/analysis.py runs
+    the examination around it): the request checked by the policy, the probe's face embedded, the
+    search, its candidates and its audit entry written in one transaction."""
+    import hashlib
+    from datetime import date
+
+    from device.gallery import Probe, SearchRequest
+    from device.gallery.search import check_request
+    from device.policy import Policy
+    from device.store.db import utc_now
+    from device.workflow.probe import chosen_face
+
+    policy = Policy.load(into.store, into.config)
+    req = check_request(SearchRequest(**request, quality_override=quality_override), policy)
+    analysis = policy.judged(into.recognizer.analyze(probe))
+    face = analysis.faces[chosen_face(analysis, face_index)]
+    facts = Probe(hashlib.sha256(probe).hexdigest(), analysis.format, face, into.recognizer.embed(face))
+    with into.store.transaction() as conn:
+        conn.execute("INSERT OR IGNORE INTO cases(case_id, created_at, created_by) VALUES (?, ?, ?)",
+                     (req.case, utc_now(), EXAMINER.name))  # fmt: skip
+        result, draft = into.search(conn, facts, req, policy, EXAMINER, utc_now(), date.today())
+        into.audit.append_in(conn, [draft])
+    return result

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 
 import pytest
 
@@ -27,6 +28,17 @@ def unit(tmp_path, key_file, run_cli):
 
     cli.env = env
     return cli
+
+
+def add_examiner(unit, tmp_path, login="exa") -> list[str]:
+    """A trained examiner account made with ``fieldface user add``; returns the --user options."""
+    password = tmp_path / f"{login}.pw"
+    password.write_text("examiner password 1\n")
+    until = (date.today() + timedelta(days=300)).isoformat()
+    made = unit("user", "add", login, "--role", "examiner", "--training-valid-until", until,
+                "--password-file", str(password))  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    return ["--user", login, "--password-file", str(password)]
 
 
 def write_manifest(folder, rows, header="image,subject,reference,legal_basis,retain_until"):
@@ -56,14 +68,23 @@ def test_manifest_enrollment_then_search_then_rerun_changes_nothing(unit, tmp_pa
     assert (again["enrolled"], again["skipped"]) == (0, 4)
     assert json.loads(unit("galleries", "--json").stdout) == before
 
+    who = add_examiner(unit, tmp_path)
     found = unit("search", str(repo_file("obama2.jpg")), "--case", "C-7", "--offense", "fraud",
-                 "--purpose", "inquiry", "--json")  # fmt: skip
+                 "--purpose", "inquiry", "--json", *who)  # fmt: skip
     assert found.returncode == 0, found.stderr
     result = json.loads(found.stdout)
     assert result["candidates"][0]["display_name"] == "Person A"
     assert result["candidates"][0]["band"] == "worth-examining"
-    text = unit("search", str(repo_file("obama2.jpg")), "--case", "C-7", "--offense", "fraud", "--purpose", "x")
+    text = unit("search", str(repo_file("obama2.jpg")), "--case", "C-7", "--offense", "fraud", "--purpose", "x", *who)
     assert "INVESTIGATIVE LEAD ONLY" in text.stdout and "match" not in text.stdout.lower()
+    # Each search is an examination of that user's, which the review UI (and `cases show`) opens.
+    case = json.loads(unit("cases", "show", "C-7", "--json").stdout)
+    assert [(e["examination"], e["examiner"], e["step"]) for e in case["examinations"]] == [
+        (result["examination"], "exa", 3),
+        (result["examination"] + 1, "exa", 3),
+    ]
+    assert case["examinations"][0]["candidates"][0]["subject"] == "A-1", "by reference, never by name"
+    assert "Person A" not in json.dumps(case)
 
 
 @pytest.mark.parametrize(
@@ -91,19 +112,22 @@ def test_a_bad_manifest_row_stops_before_anything_is_written(unit, tmp_path, row
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["search", "PROBE", "--offense", "fraud", "--purpose", "x"], "the following arguments are required: --case"),
-        (["search", "PROBE", "--case", "C", "--offense", "parking", "--purpose", "x"], "not allowed on this unit"),
-        (["search", "PROBE", "--case", "C", "--offense", "fraud", "--purpose", "x", "--gallery", "zz"],
-         "unknown gallery 'zz'"),
-        (["search", "/no/such.jpg", "--case", "C", "--offense", "fraud", "--purpose", "x"], "no such file"),
+        (["search", "PROBE", "--offense", "fraud", "--purpose", "x", "USER"],
+         "the following arguments are required: --case"),
+        (["search", "PROBE", "--case", "C", "--offense", "fraud", "--purpose", "x"],
+         "the following arguments are required: --user"),
+        (["search", "PROBE", "--case", "C", "--offense", "parking", "--purpose", "x", "USER"],
+         "not allowed on this unit"),
+        (["search", "/no/such.jpg", "--case", "C", "--offense", "fraud", "--purpose", "x", "USER"], "no such file"),
         (["enroll", "PROBE"], "enroll needs --subject NAME"),
         (["enroll", "--subject", "X", "PROBE"], "legal basis"),
         (["delete-subject", "42", "--reason", "x"], "no subject 42"),
         (["legal-hold", "C-1", "--reason", "x"], "no case 'C-1'"),
     ],
 )  # fmt: skip
-def test_gallery_commands_give_one_line_errors(unit, args, message):
-    args = [str(repo_file("obama2.jpg")) if a == "PROBE" else a for a in args]
+def test_gallery_commands_give_one_line_errors(unit, tmp_path, args, message):
+    who = add_examiner(unit, tmp_path) if "USER" in args else []
+    args = [str(repo_file("obama2.jpg")) if a == "PROBE" else a for a in args if a != "USER"] + who
     result = unit(*args)
     assert result.returncode == 2, result
     assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, result.stderr

@@ -1,14 +1,12 @@
-from datetime import date, timedelta
-
 import numpy as np
 import pytest
 
 from device.errors import UsageError
-from device.gallery import Gallery, SearchRequest
+from device.gallery import Gallery
 from device.gallery.index import MAGIC
 from device.keys import Purpose
 from device.store.sealed import unseal
-from tests.gallery.conftest import EXAMINER, decrypted_pages, enroll_people
+from tests.gallery.conftest import EXAMINER, decrypted_pages, enroll_people, search
 from tests.vision.conftest import photo_bytes
 
 REQ = dict(case="CASE-9", offense="assault", purpose="report 77", gallery="default")
@@ -54,7 +52,7 @@ def test_deleting_a_subject_erases_images_embeddings_and_index_entries(gallery):
     assert not any(k in index for k in keys)
     blob = unsealed_index(gallery)
     assert not any(v in blob for v in stored_f16)
-    result = gallery.search(photo_bytes("obama2.jpg"), SearchRequest(**REQ), EXAMINER)
+    result = search(gallery, photo_bytes("obama2.jpg"), **REQ)
     assert ids["A"] not in [c.subject_id for c in result.candidates]
 
 
@@ -64,30 +62,6 @@ def test_deleting_needs_a_reason_and_an_existing_subject(gallery):
         gallery.delete_subject(ids["A"], EXAMINER, reason="")
     with pytest.raises(UsageError, match="no subject 999"):
         gallery.delete_subject(999, EXAMINER, reason="x")
-
-
-def test_purge_erases_what_is_past_retention_except_cases_on_hold(gallery):
-    ids = enroll_people(gallery)
-    held = gallery.search(photo_bytes("obama2.jpg"), SearchRequest(**REQ), EXAMINER)
-    other = gallery.search(photo_bytes("obama2.jpg"), SearchRequest(**{**REQ, "case": "CASE-10"}), EXAMINER)
-    gallery.set_legal_hold("CASE-9", True, EXAMINER, reason="appeal pending")
-    past = (date.today() - timedelta(days=1)).isoformat()
-    with gallery.store.transaction() as conn:  # as if time had passed
-        conn.execute("UPDATE subjects SET retain_until = ? WHERE id = ?", (past, ids["B"]))
-        conn.execute("UPDATE searches SET retain_until = ?", (past,))
-
-    dry = gallery.purge(EXAMINER, dry_run=True)
-    assert (dry.subjects, dry.probes, dry.held) == ([ids["B"]], [other.search_id], [held.search_id])
-    assert gallery.store.counts()["subjects"] == 2, "a dry run changes nothing"
-
-    report = gallery.purge(EXAMINER)
-    assert report.subjects == [ids["B"]]
-    with gallery.store.connection() as conn:
-        probes = dict(conn.execute("SELECT id, probe_image IS NOT NULL FROM searches"))
-        actions = [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE action LIKE 'purge.%' ORDER BY seq")]
-    assert probes == {held.search_id: 1, other.search_id: 0}
-    assert actions == ["purge.subject", "purge.probes"]
-    assert gallery.purge(EXAMINER).subjects == [], "purge is idempotent"
 
 
 def test_legal_hold_needs_a_known_case_and_a_reason(gallery):

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from device.config import GalleryConfig
-from device.gallery import Gallery, SearchRequest
+from device.gallery import Gallery
 from device.gallery.index import GalleryIndex, vector_to_blob
 from device.store.db import utc_now
-from tests.gallery.conftest import EXAMINER, enroll_people, subject
+from tests.gallery.conftest import EXAMINER, enroll_people, search, subject
 from tests.vision.conftest import photo_bytes
 
 REQ = dict(case="CASE-2", offense="fraud", purpose="inquiry 5", gallery="default")
@@ -86,10 +86,10 @@ def test_sealed_index_is_reused_and_holds_no_plaintext(gallery, recognizer, fast
 def test_a_stale_index_catches_up_with_changes_made_elsewhere(gallery, recognizer, fast_config):
     enroll_people(gallery)
     web = Gallery(gallery.store, recognizer, fast_config)
-    assert web.search(photo_bytes("obama2.jpg"), SearchRequest(**REQ), EXAMINER).gallery_version == 3
+    assert search(web, photo_bytes("obama2.jpg"), **REQ).gallery_version == 3
     cli = Gallery(gallery.store, recognizer, fast_config)  # another process enrolls meanwhile
     cli.enroll(subject("Person C"), [("astronaut.png", photo_bytes("astronaut.png"))], EXAMINER)
-    result = web.search(photo_bytes("astronaut.png"), SearchRequest(**REQ), EXAMINER)
+    result = search(web, photo_bytes("astronaut.png"), **REQ)
     assert result.gallery_version == 4
     assert result.candidates[0].display_name == "Person C" and result.candidates[0].score > 0.99
 
@@ -113,7 +113,7 @@ def test_a_damaged_or_foreign_index_file_is_rebuilt_from_the_database(gallery, r
     assert len(index) == 3 and index.version == 3
     if damage != "missing":
         assert "rebuilding from the database" in caplog.text
-    result = fresh.search(photo_bytes("obama2.jpg"), SearchRequest(**REQ), EXAMINER)
+    result = search(fresh, photo_bytes("obama2.jpg"), **REQ)
     assert result.candidates[0].display_name == "Person A"
 
 

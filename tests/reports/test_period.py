@@ -13,6 +13,7 @@ from device.audit import AuditLog
 from device.errors import UsageError
 from device.reports import actions as A
 from device.reports import period, render
+from tests.workflow.conftest import clock, wf  # noqa: F401 - fixtures: a workflow over a small gallery
 
 
 class Clock:
@@ -166,24 +167,31 @@ def test_report_cli_writes_each_format(run_cli, tmp_path, key_file):
     assert bad.returncode == 2 and bad.stderr == "fieldface: --from: expected a date YYYY-MM-DD, got 'March'\n"
 
 
-def test_real_recorders_feed_the_report(gallery, store):
-    """The action names and detail fields in device/reports/actions.py are the ones the gallery writes."""
+def test_real_recorders_feed_the_report(wf):
+    """The action names and detail fields in device/reports/actions.py are the ones the gallery and
+    the workflow write."""
     from device.errors import UsageError as Refused
-    from device.gallery import SearchRequest
-    from tests.gallery.conftest import EXAMINER, blurred, enroll_people, repo_file
+    from tests.gallery.conftest import EXAMINER, blurred, repo_file
+    from device.gallery.records import list_subjects
+    from tests.workflow.conftest import make_people
 
-    ids = enroll_people(gallery)
-    probe = repo_file("obama2.jpg").read_bytes()
-    gallery.search(probe, SearchRequest("C-1", "robbery", "warrant 7", "default"), EXAMINER)
+    people = make_people(wf)
+    exa = people["exa"]
+    exam = wf.start(exa, "C-1", "robbery", "warrant 7", repo_file("obama2.jpg").read_bytes())
+    wf.run_search(exa, exam.id)
+    failing = wf.start(exa, "C-1", "fraud", "warrant 7", blurred("obama2.jpg", 20))
     with pytest.raises(Refused, match="quality"):
-        gallery.search(blurred("obama2.jpg", 20), SearchRequest("C-1", "fraud", "warrant 7", "default"), EXAMINER)
-    gallery.delete_subject(ids["B"], EXAMINER, "consent withdrawn")
+        wf.run_search(exa, failing.id)
+    with wf.store.connection() as conn:
+        subject_b = next(s.id for s in list_subjects(conn) if s.display_name == "Person B")
+    wf.gallery.delete_subject(subject_b, EXAMINER, "consent withdrawn")
     today = date.today()
-    report = period.generate(store, today, today, actor="aud1", role="auditor")
+    report = period.generate(wf.store, today, today, actor="aud1", role="auditor")
     assert report["searches"]["total"] == 1 and report["searches"]["by_offense"] == {"robbery": 1}
-    assert report["searches"]["by_user"] == {EXAMINER.name: 1}
+    assert report["searches"]["by_user"] == {"exa": 1}
     assert report["searches"]["with_candidates_worth_examining"] == 1
     assert report["refusals"]["quality"] == 1
     assert report["gallery"] == {"images_enrolled": 3, "subjects_created": 2, "subjects_deleted": 1,
                                  "images_deleted": 1, "legal_holds_set": 0, "legal_holds_lifted": 0}  # fmt: skip
-    assert report["not_counted"] == {}
+    # Steps of the workflow the report does not count as such (the search itself is counted once).
+    assert report["not_counted"] == {"exam.start": 2, "exam.search": 1, "user.create": 5}

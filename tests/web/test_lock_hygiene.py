@@ -7,7 +7,6 @@ import weakref
 
 from device import service
 from device.camera import open_camera
-from device.workflow.cases import cached_analyses
 from tests.web.conftest import login
 from tests.web.test_camera import camera_config, capture
 from tests.workflow.conftest import NEXT_YEAR
@@ -33,13 +32,15 @@ def test_lock_drops_services_cache_and_camera_and_unlock_restores_them(tmp_path,
         assert exa.get("/cases/1/probe").status_code == 200
         # A failed login is audited through the log's own long-lived connection.
         assert app.test_client().post("/login", data={"username": "nobody", "password": "wrong"}).status_code == 401
-        assert cached_analyses() > 0 and holder(app).is_open and bundle.audit._conn is not None
+        analyses = bundle.workflow.analyses  # the cache is the workflow's, not the module's
+        assert len(analyses) > 0 and holder(app).is_open and bundle.audit._conn is not None
         gallery, workflow, audit = weakref.ref(bundle.gallery), weakref.ref(bundle.workflow), bundle.audit
         del bundle
 
         appliance.lock("operator")
 
-        assert cached_analyses() == 0, "no face crops of case photos stay in memory"
+        assert len(analyses) == 0, "no face crops of case photos stay in memory"
+        del analyses
         assert "services" not in app.extensions["fieldface"]
         assert audit._conn is None, "the audit log's keyed connection is closed"
         signer, audit = weakref.ref(audit), None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from device.policy import set_setting
-from tests.web.test_routes import start, to_review
+from tests.web.test_routes import post, start, to_review
 
 
 def change(store, config, key, value):
@@ -29,3 +29,48 @@ def test_peer_page_shows_the_examiners_dispositions_only_when_review_is_not_blin
     open_page = peer.get("/review/1").get_data(as_text=True)
     assert 'id="not-blind"' in open_page
     assert 'class="examiner-disposition">possible-lead: ears<' in open_page
+
+
+def test_the_new_search_form_lists_the_policys_offences_and_the_search_follows_them(app, as_user, store, config):
+    exa = as_user("exa")
+    change(store, config, "search.offense_categories", ["arson"])
+    page = exa.get("/cases/new").get_data(as_text=True)
+    assert ">arson<" in page and ">robbery<" not in page
+    refused = start(exa)  # robbery: the config allows it, the policy no longer does
+    assert refused.status_code == 400 and "not allowed on this unit" in refused.get_data(as_text=True)
+    assert start(exa, offense="arson").status_code == 302
+
+
+def test_the_api_search_answers_with_the_policys_top_k(app, as_user, store, config):
+    exa = as_user("exa")
+    change(store, config, "search.top_k", 1)
+    assert start(exa).status_code == 302
+    token = exa.get("/api/v1/csrf-token").get_json()["token"]
+    found = exa.post("/api/v1/searches", json={"case_id": 1, "face_index": 0}, headers={"X-CSRF-Token": token})
+    assert found.status_code == 201 and len(found.get_json()["candidates"]) == 1
+    assert exa.get("/api/v1/cases/1").get_json()["search"]["top_k"] == 1
+
+
+def test_erased_images_answer_410_and_the_examination_stays_readable(app, as_user, store, config):
+    from datetime import UTC, datetime, timedelta
+
+    from device.gallery import Actor
+    from web.services import services
+
+    exa = as_user("exa")
+    assert start(exa).status_code == 302
+    assert post(exa, "/cases/1/search", {"face": "0"}, "/cases/1/enhance").status_code == 302
+    with app.app_context():
+        wf = services().workflow
+        real = wf.now
+        wf.now = lambda: datetime.now(UTC) + timedelta(days=wf.policy().probe_retain_days + 1)
+        try:  # the daily purge, run once the probe is past retention
+            assert wf.purge(Actor("boss", "supervisor")).examinations == [1]
+        finally:
+            wf.now = real
+    for which in ("original", "working", "searched"):
+        assert exa.get(f"/cases/1/image/{which}.jpg").status_code == 410
+    page = exa.get("/cases/1/analysis").get_data(as_text=True)
+    assert "erased under the retention policy" in page and "Person A" in page
+    compare = exa.get("/cases/1/candidates/1")
+    assert compare.status_code == 200 and "erased under the retention policy" in compare.get_data(as_text=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+
 import pytest
 
 from device.errors import ErasedError, UsageError
@@ -13,7 +14,6 @@ from device.gallery import Actor
 from device.policy import set_setting
 from tests.gallery.conftest import blurred, decrypted_pages, two_faces
 from tests.workflow.conftest import probe
-
 
 SUPERVISOR = Actor("boss", "supervisor")
 

@@ -3,7 +3,8 @@
 
 Starts ``fieldface demo`` (gunicorn, gthread, the real models) in a temp dir, logs in N examiner
 sessions in parallel (the demo's examiner account), each uploading and searching ``-p`` probes
-(timed as the two posts with their redirects, and summed), then each fetching every workflow page R times. Run: ``.venv/bin/python scripts/bench_web.py [-n 4] [-r 20]``.
+(timed as the two posts with their redirects, and summed), then each fetching every
+workflow page R times. Run: ``.venv/bin/python scripts/bench_web.py [-n 4] [-r 20] [-p 10]``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from device.audit import AuditLog
 from device.errors import UsageError
 from device.reports import actions as A
 from device.reports import period, render
-from tests.workflow.conftest import clock, wf  # noqa: F401 - fixtures: a workflow over a small gallery
 
 
 class Clock:
@@ -167,13 +166,15 @@ def test_report_cli_writes_each_format(run_cli, tmp_path, key_file):
     assert bad.returncode == 2 and bad.stderr == "fieldface: --from: expected a date YYYY-MM-DD, got 'March'\n"
 
 
-def test_real_recorders_feed_the_report(wf):
+def test_real_recorders_feed_the_report(store, recognizer):
     """The action names and detail fields in device/reports/actions.py are the ones the gallery and
     the workflow write."""
     from device.errors import UsageError as Refused
-    from tests.gallery.conftest import EXAMINER, blurred, repo_file
     from device.gallery.records import list_subjects
-    from tests.workflow.conftest import make_people
+    from tests.gallery.conftest import EXAMINER, blurred, repo_file
+    from tests.workflow.conftest import make_people, make_workflow
+
+    wf = make_workflow(store, recognizer)
 
     people = make_people(wf)
     exa = people["exa"]

@@ -49,12 +49,17 @@ def clock():
     return Clock()
 
 
-@pytest.fixture
-def wf(store, recognizer, clock):
+def make_workflow(store, recognizer, clock=None) -> Workflow:
+    """A workflow over ``store`` with the small gallery of tests/gallery enrolled."""
     config = workflow_config()
     gallery = Gallery(store, recognizer, config)
     enroll_people(gallery)
-    return Workflow(store, gallery.audit, gallery, config, clock=clock)
+    return Workflow(store, gallery.audit, gallery, config, clock=clock or Clock())
+
+
+@pytest.fixture
+def wf(store, recognizer, clock):
+    return make_workflow(store, recognizer, clock)
 
 
 def make_people(wf) -> dict:

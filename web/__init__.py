@@ -44,6 +44,9 @@ def create_app(store, config, test_config: dict | None = None, appliance=None) -
     from web import admin, api, audit_view, auth, camera, cases, gallery_admin, reports, review
 
     auth.init_app(app)  # after the unlock screen's guard: a locked box answers with that first
+    from web import background
+
+    background.attach(app)  # the executor for long jobs; web.background.shutdown(app) stops it
     blueprints = (cases.bp, camera.bp, review.bp, gallery_admin.bp, audit_view.bp, admin.bp, reports.bp, api.bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -15,31 +15,28 @@ cross-site fetch is refused here as well, so another site cannot make a reader's
 Operational tests read a folder below ``reports.evaluation_root`` (a mounted USB stick): no zip
 upload, because unpacking would copy an agency's biometric photos onto the unit's unencrypted
 temporary storage, and an archive needs its own defences (member paths, bomb ratios). The run
-happens in a background thread (every photo is detected, assessed and embedded, so a real set
-takes far longer than gunicorn's request timeout) with a progress page; one run at a time, since
-it shares the two cores and the recognizer with searches.
+happens on the app's background executor (web/background.py: every photo is detected, assessed
+and embedded, so a real set takes far longer than gunicorn's request timeout) with a progress page;
+one run at a time, since it shares the two cores and the recognizer with searches. The pipeline is
+the CLI's (device/reports/operational.py).
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import secrets
-import threading
-import time
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 
-from device.errors import FieldfaceError, NotAllowedError, UsageError
+from device.errors import NotAllowedError, UsageError
 from device.policy import SETTINGS, Policy, parse_value, reset_setting, set_setting
 from device.reports import evaluate, period, render
+from device.reports.operational import run_operational_test
+from web import background
 from web.auth import current_user, roles_required
 from web.services import recognizer, services
 
-log = logging.getLogger(__name__)
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 FORMATS = {
     "html": ("text/html; charset=utf-8", render.to_html),
@@ -47,7 +44,6 @@ FORMATS = {
     "json": ("application/json", render.to_json),
 }
 FAR_CHOICES = ("0.01", "0.001", "0.0001")
-JOBS_KEPT = 20
 
 
 def _config():
@@ -193,28 +189,6 @@ def policy_change():
 # ---- operational tests ------------------------------------------------------------------------
 
 
-@dataclass
-class Job:
-    id: str
-    owner: str
-    folder: str
-    total: int
-    started: float
-    done: int = 0
-    state: str = "running"  # running | done | failed
-    evaluation_id: int | None = None
-    error: str | None = None
-
-    def to_dict(self) -> dict:
-        done = url_for("reports.evaluation", evaluation_id=self.evaluation_id) if self.evaluation_id else None
-        return {"id": self.id, "state": self.state, "done": self.done, "total": self.total,
-                "evaluation_id": self.evaluation_id, "error": self.error, "next": done}  # fmt: skip
-
-
-_jobs: dict[str, Job] = {}
-_jobs_lock = threading.Lock()
-
-
 def _under_root(text: str, what: str, *, folder: bool) -> Path:
     """``text`` (relative to evaluation_root) as a resolved path that is still inside it."""
     root = Path(_config().reports.evaluation_root)
@@ -261,32 +235,9 @@ def _subfolders(folder: Path) -> list[Path]:
         return []
 
 
-def _run(job: Job, store, config, audit, rec, dataset, target_fmr: float, top: int | None) -> None:
-    try:
-        policy = Policy.load(store, config)
-
-        def progress(done: int) -> None:
-            job.done = done
-
-        embedded = evaluate.embed_dataset(dataset, rec, policy, progress=progress)
-        summary = evaluate.run(embedded, line=policy.worth_examining, target_fmr=target_fmr,
-                               top_k=top or policy.top_k)  # fmt: skip
-        pictures = evaluate.plots(summary, embedded)
-        job.evaluation_id = evaluate.save(store, summary, pictures, actor=job.owner, role="supervisor", audit=audit)
-        job.state = "done"
-    except FieldfaceError as exc:
-        job.error, job.state = str(exc), "failed"
-    except OSError as exc:  # the stick pulled out mid-run, an unreadable photo
-        job.error, job.state = f"cannot read the photos: {exc.strerror or exc} ({exc.filename})", "failed"
-    except Exception:
-        log.exception("operational test %s failed", job.id)
-        job.error, job.state = "internal error; the details are in the unit's log", "failed"
-
-
 def _evaluations_page(error=None, status=200):
     folders, csvs = _choices()
-    with _jobs_lock:
-        running = next((j for j in _jobs.values() if j.state == "running"), None)
+    running = background.jobs(current_app).running()
     return render_template("reports/evaluations.html", evaluations=evaluate.load(services().store), folders=folders,
                            csvs=csvs, root=_config().reports.evaluation_root, far_choices=FAR_CHOICES,
                            top_k=Policy.load(services().store, _config()).top_k, running=running, error=error,
@@ -321,33 +272,38 @@ def evaluation_start():
         return _evaluations_page(f"photo folder: cannot read {exc.filename}: {exc.strerror or exc}", 400)
     except UsageError as exc:
         return _evaluations_page(str(exc), 400)
-    with _jobs_lock:
-        running = next((j for j in _jobs.values() if j.state == "running"), None)
-        if running is None:
-            job = _add_job(folder, len(dataset.images))
-    if running is not None:  # rendered outside the lock: the page reads the jobs too
-        return _evaluations_page(f"an operational test is already running (by {running.owner}): wait for it", 409)
-    svc = services()
-    args = (job, svc.store, config, svc.audit, recognizer(), dataset, float(form.get("target_fmr", "0.001")), top)
-    threading.Thread(target=_run, args=args, name=f"evaluate-{job.id}", daemon=True).start()
+    svc, user, rec = services(), current_user(), recognizer()
+    target_fmr = float(form.get("target_fmr", "0.001"))
+    label = str(folder.relative_to(Path(config.reports.evaluation_root).resolve()))
+
+    def work(job):
+        def progress(done: int) -> None:
+            job.done = done
+
+        summary, _pictures, _embedded = run_operational_test(
+            svc.store, config, rec, dataset, target_fmr=target_fmr, top=top, actor=user.username,
+            role="supervisor", audit=svc.audit, progress=progress)  # fmt: skip
+        job.result_id = summary["evaluation_id"]
+
+    job = background.jobs(current_app).submit(user.username, label, len(dataset.images), work)
+    if job is None:
+        running = background.jobs(current_app).running()
+        owner = running.owner if running else "someone"
+        return _evaluations_page(f"an operational test is already running (by {owner}): wait for it", 409)
     return redirect(url_for("reports.job", job_id=job.id))
 
 
-def _add_job(folder: Path, total: int) -> Job:
-    """A new running job (the caller holds _jobs_lock); the oldest finished ones are forgotten."""
-    root = Path(_config().reports.evaluation_root).resolve()
-    for old in sorted(_jobs.values(), key=lambda j: j.started)[:-JOBS_KEPT]:
-        del _jobs[old.id]
-    job = Job(secrets.token_urlsafe(9), current_user().username, str(folder.relative_to(root)), total, time.time())
-    _jobs[job.id] = job
-    return job
-
-
-def _job(job_id: str) -> Job:
-    job = _jobs.get(job_id)
+def _job(job_id: str):
+    job = background.jobs(current_app).get(job_id)
     if job is None:
         abort(404, "no such operational test run (the unit restarted since, or it finished long ago)")
     return job
+
+
+def _job_dict(job) -> dict:
+    done = url_for("reports.evaluation", evaluation_id=job.result_id) if job.result_id else None
+    return {"id": job.id, "state": job.state, "done": job.done, "total": job.total,
+            "evaluation_id": job.result_id, "error": job.error, "next": done}  # fmt: skip
 
 
 @bp.get("/evaluations/jobs/<job_id>")
@@ -355,14 +311,14 @@ def _job(job_id: str) -> Job:
 def job(job_id: str):
     job = _job(job_id)
     if job.state == "done":
-        return redirect(url_for("reports.evaluation", evaluation_id=job.evaluation_id))
+        return redirect(url_for("reports.evaluation", evaluation_id=job.result_id))
     return render_template("reports/job.html", job=job)
 
 
 @bp.get("/evaluations/jobs/<job_id>.json")
 @roles_required("supervisor")
 def job_status(job_id: str):
-    return jsonify(_job(job_id).to_dict())
+    return jsonify(_job_dict(_job(job_id)))
 
 
 @bp.get("/evaluations/<int:evaluation_id>")

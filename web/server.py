@@ -110,6 +110,20 @@ def serve(store, config: Config, bind: str, appliance: service.Appliance | None 
     # gunicorn's master sends its own READY=1 as soon as it has bound the socket, before the app
     # is loaded or the store unlocked: it must not see the socket. Our worker hooks keep it.
     notify_env = {"NOTIFY_SOCKET": os.environ.pop("NOTIFY_SOCKET")} if "NOTIFY_SOCKET" in os.environ else {}
-    options = {**gunicorn_options(config, bind), **lifecycle_hooks(appliance, config, notify_env)}
-    _Gunicorn(lambda: create_app(None, config, appliance=appliance), options).run()
+    from web import background
+
+    hooks = lifecycle_hooks(appliance, config, notify_env)
+    apps = []
+
+    def make_app():
+        apps.append(create_app(None, config, appliance=appliance))
+        return apps[-1]
+
+    def worker_exit(server, worker):  # the app's background executor ends with the worker
+        hooks["worker_exit"](server, worker)
+        for app in apps:
+            background.shutdown(app)
+
+    options = {**gunicorn_options(config, bind), **hooks, "worker_exit": worker_exit}
+    _Gunicorn(make_app, options).run()
     return 0

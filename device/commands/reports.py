@@ -113,22 +113,19 @@ def cmd_report(ctx, args) -> int:
 
 
 def cmd_evaluate(ctx, args) -> int:
-    from device.policy import Policy
     from device.reports import evaluate
+    from device.reports.operational import run_operational_test
     from device.vision import Recognizer
 
     if args.out and args.out.resolve().is_relative_to(args.folder.resolve()):
         raise UsageError("--out must not be inside the photo folder (it would be read as photos next time)")
     dataset = evaluate.read_dataset(args.folder, args.subgroups)
-    policy = Policy.load(ctx.store, ctx.config)
     recognizer = Recognizer.from_config(ctx.config.vision)
     bar = ProgressBar(len(dataset.images), "embedding")
-    embedded = evaluate.embed_dataset(dataset, recognizer, policy, progress=lambda done: bar.update(done))
-    summary = evaluate.run(embedded, line=policy.worth_examining, target_fmr=args.target_fmr,
-                           top_k=args.top or policy.top_k)  # fmt: skip
     actor, role = _cli_actor(ctx, args)
-    plots = evaluate.plots(summary, embedded)
-    summary["evaluation_id"] = evaluate.save(ctx.store, summary, plots, actor=actor, role=role)
+    summary, plots, embedded = run_operational_test(ctx.store, ctx.config, recognizer, dataset,
+                                                    target_fmr=args.target_fmr, top=args.top, actor=actor, role=role,
+                                                    progress=lambda done: bar.update(done))  # fmt: skip
     if args.out:
         evaluate.write_out(args.out, summary, plots)
     lines = evaluate.describe(summary, embedded.skipped)

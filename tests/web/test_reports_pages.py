@@ -328,13 +328,20 @@ def test_a_run_that_fails_says_why_on_its_page(as_user, store, media):
     assert audited(store, "evaluation.run") == []
 
 
-def test_one_run_at_a_time(as_user, monkeypatch, labelled):
-    from web import reports
+def test_one_run_at_a_time_on_the_apps_own_executor(app, as_user, labelled):
+    import threading
 
-    running = reports.Job("j1", "other", "stick/agency-set", 5, time.time())
-    monkeypatch.setattr(reports, "_jobs", {"j1": running})
-    boss = as_user("boss")
-    response = post(boss, "/reports/evaluations", {"folder": "stick/agency-set"}, "/reports/evaluations")
-    assert response.status_code == 409 and "already running (by other)" in text(response)
-    assert "A test is running (stick/agency-set, by other)" in text(as_user("aud").get("/reports/evaluations"))
-    assert boss.get("/reports/evaluations/jobs/j1.json").get_json()["done"] == 0
+    from web import background
+
+    release = threading.Event()
+    running = background.jobs(app).submit("other", "stick/agency-set", 5, lambda job: release.wait(60))
+    try:
+        boss = as_user("boss")
+        response = post(boss, "/reports/evaluations", {"folder": "stick/agency-set"}, "/reports/evaluations")
+        assert response.status_code == 409 and "already running (by other)" in text(response)
+        assert "A test is running (stick/agency-set, by other)" in text(as_user("aud").get("/reports/evaluations"))
+        assert boss.get(f"/reports/evaluations/jobs/{running.id}.json").get_json()["done"] == 0
+    finally:
+        release.set()
+    background.shutdown(app)  # waits for the job: no thread outlives the app
+    assert running.state == "done" and background.EXTENSION not in app.extensions

@@ -294,8 +294,12 @@ class Appliance:
         if store is None or store.keyring.wiped:
             return True
         try:
-            with store.connection() as conn:
+            # A new connection, not a pooled one: the file must still open with the key now.
+            conn = store.connect()
+            try:
                 conn.execute("SELECT count(*) FROM meta").fetchone()
+            finally:
+                conn.close()
         except Exception:
             log.exception("health check: the store does not answer")
             return False

@@ -340,11 +340,12 @@ class Appliance:
 
 def wait_acked(store, destination: str, seq: int, timeout_s: float, poll_s: float = 0.2) -> bool:
     """True once the central receiver acknowledged audit entry ``seq`` (the sync cursor moved past it)."""
+    from device.audit import AuditLog
+
     deadline = time.monotonic() + timeout_s
+    audit = AuditLog(store)  # the one reader of the sync cursor
     while True:
-        with store.connection() as conn:
-            row = conn.execute("SELECT acked_seq FROM audit_sync WHERE destination = ?", (destination,)).fetchone()
-        if row is not None and row[0] >= seq:
+        if audit.acked(destination)[0] >= seq:
             return True
         if time.monotonic() >= deadline:
             return False

@@ -39,6 +39,7 @@ class HooksDaemon:
         self._clock = clock
         self._marker = None
         self._acked: int | None = None
+        self._audit = None  # (store, AuditLog): reads the sync cursor
         self._acked_moved = float("-inf")
         self._healthy = True
         self.tamper_latency_s: float | None = None
@@ -105,14 +106,15 @@ class HooksDaemon:
         if self.appliance.locked:
             return
         try:
-            with self.appliance.store.connection() as conn:
-                row = conn.execute(
-                    "SELECT acked_seq FROM audit_sync WHERE destination = ?", (self.config.sync.destination,)
-                ).fetchone()
+            store = self.appliance.store
+            if self._audit is None or self._audit[0] is not store:  # one reader per unlocked store
+                from device.audit import AuditLog
+
+                self._audit = (store, AuditLog(store))
+            acked, _ = self._audit[1].acked(self.config.sync.destination)
         except Exception:  # locked between the check and the query, or the store is ill
             log.debug("sync cursor not readable", exc_info=True)
             return
-        acked = row[0] if row else 0
         if self._acked is not None and acked > self._acked:
             self._acked_moved = self._clock()
             self.hooks.fire("sync-ok", {"acked_seq": acked})

@@ -125,7 +125,7 @@ def enroll(
     """Enroll ``images`` (label, bytes) for one subject. Skips are reported, not raised."""
     # The bar, its thresholds and the default retention: the policy in force (device/policy.py).
     policy = Policy.load(gallery.store, gallery.config)
-    info = info.checked(policy.gallery_retain_days, date.today())
+    info = info.checked(policy.gallery_retain_days, gallery.today())
     if force_reason is not None and not force_reason.strip():
         raise UsageError("--force needs a reason, which is recorded")
     report = EnrollReport()

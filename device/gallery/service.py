@@ -10,11 +10,11 @@ import threading
 from dataclasses import dataclass
 
 from device.audit import AuditLog
+from device.clock import system_now, utc
 from device.config import Config
 from device.gallery import enroll, erasure, search
 from device.gallery.index import GalleryIndex, Progress
 from device.gallery.records import require_gallery
-from device.store.db import utc_now
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Gallery:
         recognizer,
         config: Config,
         audit: AuditLog | None = None,
-        clock=utc_now,
+        clock=system_now,
         index_progress: Progress | None = None,
     ):
         self.store = store
@@ -41,9 +41,17 @@ class Gallery:
         self.recognizer = recognizer
         self.config = config
         self.audit = audit or AuditLog(store)
-        self.now = clock
+        # The one clock (device/workflow/users.system_now shape: an aware UTC datetime), shared with
+        # the workflow: timestamps are UTC instants, retention dates UTC dates.
+        self.clock = clock
         self._indexes: dict[tuple[int, str], GalleryIndex] = {}
         self._lock = threading.Lock()
+
+    def now(self) -> str:
+        return utc(self.clock())
+
+    def today(self):
+        return self.clock().date()
 
     @property
     def model_id(self) -> str:

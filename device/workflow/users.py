@@ -13,28 +13,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from argon2 import PasswordHasher, Type
 
 from device.audit import Draft
+from device.clock import parse_utc, system_now, utc  # noqa: F401 - the workflow's names for the one clock
 from device.errors import NotAllowedError, UsageError
 
 ROLES = ("examiner", "reviewer", "supervisor", "auditor")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 SYSTEM = "setup"
-
-
-def utc(dt: datetime) -> str:
-    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_utc(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def system_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,8 @@ class Policy:
                 return cls.load(store, config, own)
         rows = conn.execute("SELECT key, value, updated_at, updated_by FROM settings").fetchall()
         changed = {k: Change(json.loads(v), at, by) for k, v, at, by in rows if k in SETTINGS}
+        if not changed:  # nothing overridden: the validated config itself (no re-validation per request)
+            return cls(config, changed)
         try:
             effective = _overlay(config, {k: c.value for k, c in changed.items()})
         except ValidationError as exc:

@@ -186,3 +186,47 @@ def test_kill_9_during_bulk_enrollment_leaves_index_and_database_in_agreement(
         json.loads(unit("status", "--json").stdout)["counts"]["face_images"]
         == counts["face_images"] + rerun["enrolled"]
     )
+
+
+def test_the_command_line_search_follows_every_search_setting_of_the_policy(unit, tmp_path):
+    """Offences, K, the line and the quality thresholds, changed with `policy set`, apply to
+    `fieldface search` at once (the web form and the API: tests/web/test_policy_screens.py)."""
+    for name in ("obama.jpg", "biden.jpg"):
+        assert unit("enroll", "--subject", name, "--legal-basis", "b", str(repo_file(name))).returncode == 0
+    who = add_examiner(unit, tmp_path)
+
+    def policy(key, value):
+        done = unit("policy", "set", key, value, "--reason", "agency rule")
+        assert done.returncode == 0, done.stderr
+
+    def search(offense="arson", case="C-1"):
+        return unit("search", str(repo_file("obama2.jpg")), "--case", case, "--offense", offense, "--purpose", "x",
+                    "--json", *who)  # fmt: skip
+
+    policy("search.offense_categories", '["arson"]')
+    refused = search("robbery")
+    assert refused.returncode == 2 and "'robbery' is not allowed on this unit" in refused.stderr
+    policy("search.top_k", "1")
+    policy("search.worth_examining", "0.99")
+    found = search()
+    assert found.returncode == 0, found.stderr
+    body = json.loads(found.stdout)
+    assert len(body["candidates"]) == 1 and body["candidates"][0]["band"] == "below-line"
+    policy("vision.quality", '{"sharpness": [1e9, 1e8]}')
+    failing = search(case="C-2")
+    assert failing.returncode == 2 and "fails the quality assessment" in failing.stderr
+    assert "stays open in the review UI" in failing.stderr
+
+
+def test_search_needs_a_named_trained_user_and_other_commands_accept_one(unit, tmp_path):
+    who = add_examiner(unit, tmp_path)
+    wrong = tmp_path / "wrong.pw"
+    wrong.write_text("not it\n")
+    denied = unit("search", str(repo_file("obama2.jpg")), "--case", "C", "--offense", "fraud", "--purpose", "x",
+                  "--user", "exa", "--password-file", str(wrong))  # fmt: skip
+    assert denied.returncode == 9 and "wrong username or password" in denied.stderr
+    as_examiner = unit("purge", "--dry-run", *who)  # an examiner is not a supervisor
+    assert as_examiner.returncode == 10 and len(as_examiner.stderr.strip().splitlines()) == 1
+    assert unit("purge", "--dry-run").returncode == 0, "whoever holds the key, as cli:<login>"
+    listed = json.loads(unit("cases", "list", "--json").stdout)
+    assert listed == {"cases": []}

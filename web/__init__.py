@@ -6,6 +6,8 @@ results. Everything is served locally (no CDN): the box has no network.
 
 from __future__ import annotations
 
+import threading
+
 from flask import Flask, g
 
 from device import __version__
@@ -24,6 +26,10 @@ def create_app(store, config, test_config: dict | None = None, appliance=None) -
     locked only the unlock screen is served (web/unlock.py).
     """
     app = Flask(__name__)
+    # The app's own state, not the modules': what requests share lives here, made once per app
+    # (services bundle, camera holder, background jobs) with the locks that guard it.
+    app.extensions["fieldface"] = {}
+    app.extensions["fieldface_locks"] = {name: threading.Lock() for name in ("services", "camera", "unlock")}
     app.config.update(
         FIELDFACE_STORE=store,
         FIELDFACE_CONFIG=config,

@@ -31,7 +31,6 @@ bp = Blueprint("camera", __name__)
 
 PREVIEW_MAX_S = 120.0
 MAX_STREAMS = 2
-_holder_lock = threading.Lock()
 
 
 class CameraHolder:
@@ -122,7 +121,7 @@ class CameraHolder:
 def holder(app=None) -> CameraHolder:
     app = app or current_app
     cache = app.extensions.setdefault("fieldface", {})
-    with _holder_lock:
+    with app.extensions["fieldface_locks"]["camera"]:
         cam = cache.get("camera")
         if cam is None:
             cam = cache["camera"] = CameraHolder(app.config["FIELDFACE_CONFIG"].camera)

@@ -6,7 +6,6 @@ keyed by the store object; the recognizer (the loaded models) is built once per 
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from flask import current_app
@@ -16,7 +15,9 @@ from device.gallery import Gallery
 from device.workflow import Workflow
 from web.db import get_store
 
-_lock = threading.Lock()
+
+def _lock(app):
+    return app.extensions["fieldface_locks"]["services"]
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Services:
 
 def recognizer():
     app = current_app
-    with _lock:
+    with _lock(app):
         rec = app.config.get("FIELDFACE_RECOGNIZER")
         if rec is None:
             from device.vision import Recognizer
@@ -50,7 +51,7 @@ def services() -> Services:
     bundle = cache.get("services")
     if bundle is None or bundle.store is not store:
         rec = recognizer()
-        with _lock:
+        with _lock(app):
             bundle = cache.get("services")
             if bundle is None or bundle.store is not store:
                 config = app.config["FIELDFACE_CONFIG"]
@@ -73,7 +74,7 @@ def drop(app) -> None:
     from web.camera import close_camera
 
     cache = app.extensions.setdefault("fieldface", {})
-    with _lock:
+    with _lock(app):
         bundle = cache.pop("services", None)
     if bundle is not None:
         bundle.gallery.close()

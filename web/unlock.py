@@ -9,7 +9,6 @@ about 0.4 s per try on a Pi, that caps guessing at a few tries a second, and eac
 from __future__ import annotations
 
 import logging
-import threading
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
@@ -18,7 +17,6 @@ from device.errors import LockedError, StoreError, WrongKeyError
 log = logging.getLogger(__name__)
 
 bp = Blueprint("unlock", __name__)
-_attempts = threading.Lock()
 OPEN_WHILE_LOCKED = {"unlock.form", "unlock.submit", "static"}
 
 
@@ -67,7 +65,7 @@ def submit():
         return redirect("/")
     passphrase = request.form.get("passphrase", "")
     reason = (appliance.lockdown.read() or {}).get("reason")
-    with _attempts:
+    with current_app.extensions["fieldface_locks"]["unlock"]:  # one passphrase check at a time
         try:
             appliance.unlock(passphrase, actor="touchscreen")
         except WrongKeyError:

@@ -74,3 +74,22 @@ def test_erased_images_answer_410_and_the_examination_stays_readable(app, as_use
     assert "erased under the retention policy" in page and "Person A" in page
     compare = exa.get("/cases/1/candidates/1")
     assert compare.status_code == 200 and "erased under the retention policy" in compare.get_data(as_text=True)
+
+
+def api_search(client, exam_id: int = 1):
+    token = client.get("/api/v1/csrf-token").get_json()["token"]
+    return client.post("/api/v1/searches", json={"case_id": exam_id, "face_index": 0}, headers={"X-CSRF-Token": token})
+
+
+def test_the_api_search_follows_the_policys_offences_and_quality_thresholds(app, as_user, store, config):
+    exa = as_user("exa")
+    assert start(exa).status_code == 302 and start(exa, case="C-2").status_code == 302
+    change(store, config, "search.offense_categories", ["arson"])  # after step 1: the search re-checks
+    refused = api_search(exa, 1)
+    assert refused.status_code == 400 and "'robbery' is not allowed" in refused.get_json()["error"]
+    change(store, config, "search.offense_categories", ["robbery"])
+    change(store, config, "vision.quality", {"sharpness": [1e9, 1e8]})
+    failing = api_search(exa, 2)
+    assert failing.status_code == 400 and "fails the quality assessment" in failing.get_json()["error"]
+    enhance = exa.get("/cases/2/enhance").get_data(as_text=True)
+    assert "face blurred" in enhance, "the screen shows the verdict the search applies"

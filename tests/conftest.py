@@ -35,8 +35,11 @@ def fast_config():
 @pytest.fixture
 def fast_config_file(tmp_path) -> Path:
     path = tmp_path / "config.toml"
+    # The "searching" marker of a command's search goes below the test's folder, not /run/fieldface.
     path.write_text(
-        "[keys]\n" + "".join(f"{k} = {v}\n" for k, v in FAST_KEYS.items()),
+        "[keys]\n"
+        + "".join(f"{k} = {v}\n" for k, v in FAST_KEYS.items())
+        + f'\n[hooks]\nruntime_dir = "{tmp_path / "run"}"\n',
         encoding="utf-8",
     )
     return path

@@ -59,7 +59,7 @@ def test_wipe_needs_yes_then_erases(run_cli, unit, store):
 
 def test_hooks_fire_runs_a_sites_scripts(tmp_path, run_cli, fast_config_file):
     hooks = tmp_path / "hooks"
-    fast_config_file.write_text(fast_config_file.read_text() + f'\n[hooks]\ndir = "{hooks}"\n')
+    fast_config_file.write_text(fast_config_file.read_text().replace("[hooks]\n", f'[hooks]\ndir = "{hooks}"\n'))
     write_hook(hooks, "tamper", "10-ok", "echo siren on")
     assert run_cli("hooks", "fire", "tamper").stdout.strip().endswith("exit 0: siren on")
     write_hook(hooks, "tamper", "20-bad", "exit 4")

@@ -108,6 +108,8 @@ class VisionConfig(Section):
     # Model ids from the shipped manifest (device/vision/models/manifest.toml) or from an extra
     # manifest below: an agency drops in its own TFLite / Edge TPU model without code changes.
     detector: Annotated[str, Field(min_length=1)] = "blazeface-full-range-sparse"
+    # Dense landmarks on each detected face: alignment points, head pose, eyes open.
+    landmarks: Annotated[str, Field(min_length=1)] = "mediapipe-face-mesh"
     embedder: Annotated[str, Field(min_length=1)] = "sface-2021dec-fp16"
     manifests: list[Path] = []
     # Loaded only for a model whose manifest entry says delegate = "edgetpu".

@@ -100,9 +100,9 @@ class FaceMesh:
         self.size = height
         self.min_presence = min_presence
 
-    def run(self, rgb: np.ndarray, box: np.ndarray, keypoints: np.ndarray) -> FaceLandmarks | None:
-        """The face's landmarks in picture pixels, or None when the model sees no face in the crop.
-        ``box`` and ``keypoints`` are the detector's (x0, y0, x1, y1) and BlazeFace keypoints."""
+    def run(self, rgb: np.ndarray, box: np.ndarray, keypoints: np.ndarray) -> tuple[FaceLandmarks | None, float]:
+        """The face's landmarks in picture pixels (None when the model sees no face in the crop) and
+        the model's face presence. ``box``, ``keypoints``: the detector's (x0, y0, x1, y1) and keypoints."""
         matrix = roi_matrix(box, keypoints[0], keypoints[1], self.size)
         # Plain bilinear resampling, as MediaPipe's own graph does (area averaging, as alignment
         # does for the embedder, costs ~1.5 ms more on a large face and does not move the points).
@@ -110,7 +110,7 @@ class FaceMesh:
         raw, logit = self.model.run(crop)
         presence = 1.0 / (1.0 + math.exp(-max(-80.0, min(80.0, float(logit.reshape(-1)[-1])))))
         if presence < self.min_presence:
-            return None
+            return None, presence
         local = raw.reshape(POINTS, 3).astype(np.float64)
         linear, offset = matrix[:, :2], matrix[:, 2]
         inverse = np.linalg.inv(linear)
@@ -118,4 +118,4 @@ class FaceMesh:
         scale = math.sqrt(abs(np.linalg.det(linear)))
         points = np.column_stack([xy, local[:, 2] / scale]).astype(np.float32)
         points.flags.writeable = False
-        return FaceLandmarks(points, presence)
+        return FaceLandmarks(points, presence), presence

@@ -173,6 +173,6 @@ def assess(values: dict[str, float], thresholds: VisionQualityConfig) -> Quality
     kept = {c.name: retention(c.name, c.value) for c in components}
     components = [Component(c.name, c.value, c.status, c.reason, round(100 * kept[c.name])) for c in components]
     exposure = min(kept.pop(name) for name in SAME_CAUSE)
-    unified = int(round(100 * exposure * math.prod(kept.values())))
+    unified = round(100 * exposure * math.prod(kept.values()))
     verdict = max((c.status for c in components), key=_RANK.__getitem__)
     return QualityReport(verdict, tuple(components), unified)

@@ -33,11 +33,12 @@ def mirrored(rgb):
     return np.ascontiguousarray(rgb[:, ::-1])
 
 
+COPIES = {"as is": lambda x: x, "mirrored": mirrored, "rotated 15": lambda x: rotated(x, 15),
+          "rotated -20": lambda x: rotated(x, -20)}  # fmt: skip
+
+
 @pytest.mark.parametrize("name", PORTRAITS)
-@pytest.mark.parametrize(
-    "copy", [lambda x: x, mirrored, lambda x: rotated(x, 15), lambda x: rotated(x, -20)], ids=["as is", "mirrored",
-                                                                                             "rotated 15", "rotated -20"]
-)  # fmt: skip
+@pytest.mark.parametrize("copy", COPIES.values(), ids=COPIES.keys())
 def test_clear_frontal_faces_and_their_mirrored_and_rotated_copies_pass(recognizer, name, copy):
     face = face_of(recognizer, copy(photo_rgb(name)))
     assert face.quality.verdict == "pass", face.quality.reasons

@@ -120,6 +120,9 @@ class VisionConfig(Section):
     # MediaPipe's own values for BlazeFace full-range.
     min_detection_score: Annotated[float, Field(gt=0, lt=1)] = 0.6
     nms_iou: Annotated[float, Field(gt=0, lt=1)] = 0.3
+    # Second detection pass for small faces (device/vision/detect.py): pictures whose long side is
+    # above this many pixels are also searched in overlapping tiles; 0 switches the pass off.
+    tile_above: Annotated[int, Field(ge=0, le=100_000)] = 1024
     quality: VisionQualityConfig = VisionQualityConfig()
 
 

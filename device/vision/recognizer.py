@@ -104,7 +104,9 @@ class Recognizer:
             entry = find_model(model_id, role, config.manifests)
             return TFLiteModel(entry, config.interpreter, config.threads, config.edgetpu_library)
 
-        detector = BlazeFaceDetector(load(config.detector, "detector"), config.min_detection_score, config.nms_iou)
+        detector = BlazeFaceDetector(
+            load(config.detector, "detector"), config.min_detection_score, config.nms_iou, config.tile_above
+        )
         mesh = FaceMesh(load(config.landmarks, "landmarks"))
         return cls(detector, Embedder(load(config.embedder, "embedder")), config.max_pixels, config.quality, mesh)
 

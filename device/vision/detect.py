@@ -6,14 +6,16 @@ full-resolution picture, from which alignment then crops.
 
 That pass finds a face only if its eyes are about 6 pixels apart in the 192-pixel copy: in a
 4000-pixel-wide group photo, 125 pixels in the picture. For smaller faces a second pass
-tiles the picture: at level k the picture is shrunk so that a tile of 640 * 2^k picture pixels
+tiles the picture: at level k the picture is shrunk so that a tile of 576 * 2^k picture pixels
 becomes 192, and tiles overlap by a fifth, so every face the level is for (up to twice its smallest,
-box about a fifth of a tile) is wholly inside one tile. Level 0 finds faces down to about 20 px
+box about a fifth of a tile) is wholly inside one tile. Level 0 finds faces down to about 18 px
 between the eyes; levels are added until the first pass takes over, so the cost grows with the
-picture's area (a 4000x3000 photo: 64 tiles), and a picture under ``tile_above`` pixels on its
+picture's area (a 4000x3000 photo: 87 tiles over 3 levels), and a picture under ``tile_above`` pixels on its
 long side is never tiled. A face cut by a tile's inner edge is
 dropped there (its whole self is in a neighbouring tile), then all passes merge by non-maximum
-suppression, the higher score winning.
+suppression, the higher score winning. Many small windows at the detector's threshold find some
+face-like texture too, so a face only the tiled pass found is kept only if the face-mesh model
+also sees a face there (device/vision/recognizer.py).
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ from device.vision.runtime import TFLiteModel
 KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth_centre", "right_ear", "left_ear")
 # MediaPipe's face_detection_full_range: one anchor per cell of a single stride-4 layer.
 ANCHOR_STRIDE = 4
-# Tiles: level 0 maps 10/3 model widths of picture onto one (640 px for a 192 input: a face 20 px
-# between the eyes becomes 6 px, where BlazeFace still finds it), tiles overlapping by a fifth.
-TILE_FACTOR = 10 / 3
+# Tiles: level 0 maps 3 model widths of picture onto one (576 px for a 192 input: a face 20 px
+# between the eyes becomes 6.7 px; BlazeFace starts to miss some faces at 5), tiles overlapping by a fifth.
+TILE_FACTOR = 3
 TILE_STRIDE = 0.8
 
 
@@ -41,6 +43,7 @@ class Detection:
     box: np.ndarray  # (4,) float32 x0, y0, x1, y1 in pixels of the full picture
     keypoints: np.ndarray  # (6, 2) float32 x, y in pixels, order as KEYPOINTS
     score: float
+    tiled: bool = False  # found only by the second (tiled) pass: confirm it before use
 
     @property
     def area(self) -> float:
@@ -106,7 +109,7 @@ class BlazeFaceDetector:
         faces.sort(key=lambda face: face.area, reverse=True)
         return faces
 
-    def _run(self, square: np.ndarray, box: Letterbox, offset=(0.0, 0.0)) -> list[Detection]:
+    def _run(self, square: np.ndarray, box: Letterbox, offset=(0.0, 0.0), tiled: bool = False) -> list[Detection]:
         """Faces in one model-sized square, in picture pixels (``box`` maps square to region, then + offset)."""
         regressors, logits = self.model.run(square)
         raw = regressors.reshape(-1, 16)
@@ -122,7 +125,7 @@ class BlazeFaceDetector:
         for boxes, points, score in weighted_nms(*found, iou_threshold=self.nms_iou):
             corners = box.to_picture(boxes.reshape(2, 2) * self.size) + shift
             keypoints = box.to_picture(points * self.size) + shift
-            faces.append(Detection(corners.reshape(4).astype(np.float32), keypoints.astype(np.float32), score))
+            faces.append(Detection(corners.reshape(4).astype(np.float32), keypoints.astype(np.float32), score, tiled))
         return faces
 
     def detect_tiles(self, rgb: np.ndarray) -> list[Detection]:
@@ -142,7 +145,7 @@ class BlazeFaceDetector:
                     tile = small[y : y + self.size, x : x + self.size]
                     square = np.zeros((self.size, self.size, 3), np.uint8)
                     square[: tile.shape[0], : tile.shape[1]] = tile
-                    faces = self._run(square, Letterbox(scale, 0, 0), (x / scale, y / scale))
+                    faces = self._run(square, Letterbox(scale, 0, 0), (x / scale, y / scale), tiled=True)
                     inner = _inner_edges(x, y, tile.shape[1], tile.shape[0], small.shape[1], small.shape[0])
                     found += [f for f in faces if not _cut(f.box * scale, inner)]
             side *= 2
@@ -183,14 +186,31 @@ def _cut(box: np.ndarray, inner: tuple, margin: float = 2.0) -> bool:
     )
 
 
-def merge(faces: list[Detection], iou_threshold: float) -> list[Detection]:
-    """Faces from several passes: of overlapping ones the highest score is kept (plain NMS)."""
+def merge(faces: list[Detection], iou_threshold: float, inside: float = 0.5) -> list[Detection]:
+    """Faces from several passes: of overlapping ones the highest score is kept (NMS). Two passes
+    at different scales may box one face loosely and tightly (IoU under the threshold): a box
+    mostly (``inside``) within another is the same face too."""
     faces = sorted(faces, key=lambda face: -face.score)
     kept: list[Detection] = []
     for face in faces:
-        if not kept or iou(face.box, np.array([k.box for k in kept])).max() < iou_threshold:
-            kept.append(face)
+        if kept:
+            boxes = np.array([k.box for k in kept])
+            if iou(face.box, boxes).max() >= iou_threshold or overlap_of_smaller(face.box, boxes).max() >= inside:
+                continue
+        kept.append(face)
     return kept
+
+
+def overlap_of_smaller(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Intersection over the smaller box's area."""
+    x0 = np.maximum(box[0], boxes[:, 0])
+    y0 = np.maximum(box[1], boxes[:, 1])
+    x1 = np.minimum(box[2], boxes[:, 2])
+    y1 = np.minimum(box[3], boxes[:, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return inter / np.maximum(np.minimum(area, areas), 1e-9)
 
 
 def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:

@@ -133,7 +133,13 @@ class Recognizer:
         decoded = time.perf_counter()
         detections = self.detector.detect(image.rgb)
         detected = time.perf_counter()
-        faces = [self.face(image.rgb, index, found) for index, found in enumerate(detections)]
+        faces = []
+        for found in detections:
+            face = self.face(image.rgb, len(faces), found)
+            # A small-face tile at the detector's threshold also finds face-like texture: keep what
+            # only that pass found when the face-mesh model confirms a face there.
+            if face.landmarks is not None or not found.tiled:
+                faces.append(face)
         aligned_at = time.perf_counter()
         if not faces and require_face:
             raise NoFaceError(

@@ -151,6 +151,9 @@ def run_bench(config: VisionConfig, photos: list[tuple[str, bytes]], rounds: int
         detections = recognizer.detector.detect(image.rgb)
         t2 = time.perf_counter()
         meshes = [recognizer.mesh.run(image.rgb, d.box, d.keypoints)[0] for d in detections]
+        # As the recognizer does: a face only the tiled pass found stays if the mesh confirms it.
+        kept = [i for i, (m, d) in enumerate(zip(meshes, detections, strict=True)) if m is not None or not d.tiled]
+        detections, meshes = [detections[i] for i in kept], [meshes[i] for i in kept]
         poses = [head_pose(m.points) if m is not None else (float("nan"),) * 3 for m in meshes]
         t3 = time.perf_counter()
         points = [

@@ -105,7 +105,11 @@ class Recognizer:
             return TFLiteModel(entry, config.interpreter, config.threads, config.edgetpu_library)
 
         detector = BlazeFaceDetector(
-            load(config.detector, "detector"), config.min_detection_score, config.nms_iou, config.tile_above
+            load(config.detector, "detector"),
+            config.min_detection_score,
+            config.nms_iou,
+            config.tile_above,
+            config.tile_portrait,
         )
         mesh = FaceMesh(load(config.landmarks, "landmarks"))
         return cls(detector, Embedder(load(config.embedder, "embedder")), config.max_pixels, config.quality, mesh)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from device.errors import NoFaceError
-from device.vision.detect import anchor_centres, iou, letterbox, weighted_nms
+from device.vision import Recognizer
+from device.vision.detect import BlazeFaceDetector, anchor_centres, iou, letterbox, weighted_nms
 from tests.vision.conftest import encode, photo_bytes, photo_rgb
 
 
@@ -107,9 +108,19 @@ def test_every_face_with_20_px_between_the_eyes_is_found_in_a_4000_px_group_phot
 def test_the_tiled_pass_keeps_only_faces_the_mesh_confirms(recognizer):
     """Small tiles at the detector's threshold also fire on face-like texture (two in obama.jpg's
     suit and hands): the face-mesh model does not see a face there, so they are dropped."""
-    tiled = [d for d in recognizer.detector.detect(photo_rgb("obama.jpg")) if d.tiled]
+    always = BlazeFaceDetector(recognizer.detector.model, tile_above=1024, portrait=0.0)
+    tiled = [d for d in always.detect(photo_rgb("obama.jpg")) if d.tiled]
     assert tiled and all(recognizer.mesh.run(photo_rgb("obama.jpg"), d.box, d.keypoints)[0] is None for d in tiled)
-    assert len(recognizer.analyze(photo_bytes("obama.jpg")).faces) == 1
+    tiling = Recognizer(always, recognizer.embedder, recognizer.max_pixels, recognizer.quality_thresholds,
+                        recognizer.mesh)  # fmt: skip
+    assert len(tiling.analyze(photo_bytes("obama.jpg")).faces) == 1
+
+
+def test_a_portrait_is_not_tiled(recognizer):
+    """obama.jpg (1137 px) is over tile_above, but its face spans a quarter of the picture."""
+    assert max(photo_rgb("obama.jpg").shape) > recognizer.detector.tile_above
+    assert recognizer.detector.portrait == 0.1
+    assert [d.tiled for d in recognizer.detector.detect(photo_rgb("obama.jpg"))] == [False]
 
 
 def face_points(recognizer, rgb):

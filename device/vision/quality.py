@@ -18,7 +18,8 @@ The verdict is the worst component. Components (how each default was set: device
   device/vision/pose.py). OFIQ: HeadPoseYaw/Pitch/Roll (there from a 3-D morphable-model fit; its
   score is 100 cos^2(angle)). Larger magnitude is worse.
 - eyes_open: OFIQ's EyesOpen raw value: the smaller eye's largest eyelid distance divided by the
-  distance from the eyes' midpoint to the mouth's midpoint. Lower is worse.
+  distance from the eyes' midpoint to the mouth's midpoint. Lower is worse. It sees what the face
+  mesh's eyelid points see, which is not every closed eye (calibration.md).
 - face_presence: the face-mesh model's probability that its crop holds a face (a covered, cut-off
   or turned-away face reads low; below 0.5 there are no landmarks and pose/eyes cannot be measured).
 

@@ -75,7 +75,7 @@ def edc_png(edc: dict) -> bytes:
         ax.axvline(edc["gate_discards"], color="grey", linestyle=":", label=f"gate fails {edc['gate_discards']:.0%}")
         ax.set_xlabel(f"share of photos discarded, lowest quality first ({edc['photos']} photos)")
         ax.set_ylabel(f"FNMR at the line {edc['line']:.3f} ({edc['genuine_pairs']} genuine pairs)")
-        ax.legend(fontsize=7, ncol=2)
+        ax.legend(fontsize=7, ncol=2, loc="best", framealpha=0.6)
     else:
         ax.text(0.5, 0.5, edc.get("note", "no data"), ha="center", va="center", wrap=True)
     ax.set_title("Error versus discard (quality gate)")

@@ -70,27 +70,30 @@ class WebConfig(Section):
 
 
 class VisionQualityConfig(Section):
-    """Probe-quality thresholds as ``[warn, fail]`` pairs; device/vision/quality.py says how they were set."""
+    """Probe-quality thresholds as ``[warn, fail]`` pairs; device/vision/quality.py says what each
+    measures and device/vision/calibration.md how the defaults were set."""
 
     # Lower is worse: a value below the first number warns, below the second fails.
-    score: tuple[float, float] = (0.7, 0.65)
-    inter_eye_px: tuple[float, float] = (32.0, 16.0)
+    face_presence: tuple[float, float] = (0.7, 0.5)
+    inter_eye_px: tuple[float, float] = (24.0, 14.0)
     sharpness: tuple[float, float] = (40.0, 12.0)
     brightness_low: tuple[float, float] = (60.0, 35.0)
-    # Higher is worse: a value above the first number warns, above the second fails.
+    eyes_open: tuple[float, float] = (0.05, 0.025)
+    # Higher is worse: a value above the first number warns, above the second fails (angles: magnitude).
     brightness_high: tuple[float, float] = (190.0, 220.0)
     clipped_fraction: tuple[float, float] = (0.10, 0.30)
-    yaw_deg: tuple[float, float] = (30.0, 45.0)
-    roll_deg: tuple[float, float] = (20.0, 40.0)
+    yaw_deg: tuple[float, float] = (35.0, 50.0)
+    pitch_deg: tuple[float, float] = (25.0, 40.0)
+    roll_deg: tuple[float, float] = (40.0, 55.0)
 
-    @field_validator("score", "inter_eye_px", "sharpness", "brightness_low")
+    @field_validator("face_presence", "inter_eye_px", "sharpness", "brightness_low", "eyes_open")
     @classmethod
     def _lower_is_worse(cls, value: tuple[float, float]) -> tuple[float, float]:
         if value[1] > value[0]:
             raise ValueError(f"[warn, fail]: fail {value[1]} must be at or below warn {value[0]}")
         return value
 
-    @field_validator("brightness_high", "clipped_fraction", "yaw_deg", "roll_deg")
+    @field_validator("brightness_high", "clipped_fraction", "yaw_deg", "pitch_deg", "roll_deg")
     @classmethod
     def _higher_is_worse(cls, value: tuple[float, float]) -> tuple[float, float]:
         if value[1] < value[0]:
@@ -108,6 +111,8 @@ class VisionConfig(Section):
     # Model ids from the shipped manifest (device/vision/models/manifest.toml) or from an extra
     # manifest below: an agency drops in its own TFLite / Edge TPU model without code changes.
     detector: Annotated[str, Field(min_length=1)] = "blazeface-full-range-sparse"
+    # Dense landmarks on each detected face: alignment points, head pose, eyes open.
+    landmarks: Annotated[str, Field(min_length=1)] = "mediapipe-face-mesh"
     embedder: Annotated[str, Field(min_length=1)] = "sface-2021dec-fp16"
     manifests: list[Path] = []
     # Loaded only for a model whose manifest entry says delegate = "edgetpu".
@@ -115,6 +120,12 @@ class VisionConfig(Section):
     # MediaPipe's own values for BlazeFace full-range.
     min_detection_score: Annotated[float, Field(gt=0, lt=1)] = 0.6
     nms_iou: Annotated[float, Field(gt=0, lt=1)] = 0.3
+    # Second detection pass for small faces (device/vision/detect.py): pictures whose long side is
+    # above this many pixels are also searched in overlapping tiles; 0 switches the pass off.
+    tile_above: Annotated[int, Field(ge=0, le=100_000)] = 1024
+    # ...unless it is a portrait: a face found by the first pass spans at least this share of the
+    # picture's long side (0: tile every large picture, at ~3 ms per 192x192 tile).
+    tile_portrait: Annotated[float, Field(ge=0, le=1)] = 0.1
     quality: VisionQualityConfig = VisionQualityConfig()
 
 

@@ -82,8 +82,8 @@ def test_quality_thresholds_change_one_measure_and_reassess_faces(store, fast_co
 
     from device.vision.quality import assess
 
-    values = {"score": 0.9, "inter_eye_px": 60, "sharpness": 120, "brightness": 120, "clipped_fraction": 0,
-              "yaw_deg": 0, "roll_deg": 0}  # fmt: skip
+    values = {"face_presence": 0.99, "inter_eye_px": 60, "sharpness": 120, "brightness": 120, "clipped_fraction": 0,
+              "yaw_deg": 0, "pitch_deg": 0, "roll_deg": 0, "eyes_open": 0.1}  # fmt: skip
 
     # reassess reads and replaces only .quality of a frozen dataclass, like device.vision.Face.
     face = dataclasses.make_dataclass("Face", [("quality", object)], frozen=True)(

@@ -26,7 +26,7 @@ def faces_for_screen(analysis) -> list[dict]:
         out.append({
             "index": face.index,
             "box": [x0 / w * 100, y0 / h * 100, (x1 - x0) / w * 100, (y1 - y0) / h * 100],
-            "points": [[float(x) / w * 100, float(y) / h * 100] for x, y in face.keypoints],
+            "points": [[float(x) / w * 100, float(y) / h * 100] for x, y in face.overlay_points],
             "quality": face.quality.to_dict(),
         })  # fmt: skip
     return out

@@ -47,13 +47,14 @@ def cmd_analyze(ctx, args) -> int:
         x0, y0, x1, y1 = face.box
         lines.append(
             f"face {face.index}: box ({x0:.0f}, {y0:.0f})-({x1:.0f}, {y1:.0f}), "
-            f"confidence {face.score:.2f}, quality {face.quality.verdict.upper()}"
+            f"confidence {face.score:.2f}, quality {face.quality.verdict.upper()} ({face.quality.unified}/100)"
         )
         values = {c.name: c.value for c in face.quality.components}
         lines.append(
             f"  eyes {values['inter_eye_px']:.0f} px apart, sharpness {values['sharpness']:.0f}, "
             f"brightness {values['brightness']:.0f}, "
-            f"yaw {values['yaw_deg']:.0f}°, roll {values['roll_deg']:.0f}°"
+            f"yaw {values['yaw_deg']:.0f}°, pitch {values['pitch_deg']:.0f}°, roll {values['roll_deg']:.0f}°, "
+            f"eyes open {values['eyes_open']:.2f}"
         )
         lines += [f"  {reason}" for reason in face.quality.reasons]
     emit(result, args.json, lines)

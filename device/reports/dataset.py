@@ -41,6 +41,17 @@ class Embedded:
     images_total: int
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (relative path, reason)
     quality: dict[str, int] = field(default_factory=dict)
+    # Every one-face photo, failing ones too, for the error-versus-discard curves: its identity,
+    # vector, quality scores (0-100: "unified" and each component's) and whether the gate fails it.
+    probes: ProbeQuality | None = None
+
+
+@dataclass
+class ProbeQuality:
+    identity: np.ndarray  # identity index per photo
+    vectors: np.ndarray  # (n, d)
+    scores: dict[str, np.ndarray]  # "unified" and each component name -> (n,) 0..100
+    failing: np.ndarray  # (n,) bool: the quality gate fails it (a search would refuse it)
 
 
 def read_dataset(folder: Path, subgroups_csv: Path | None = None) -> Dataset:
@@ -97,6 +108,7 @@ def embed_dataset(dataset: Dataset, recognizer, policy, progress: Callable[[int]
     index = {name: i for i, name in enumerate(names)}
     ids, vectors, files, skipped, hashes = [], [], [], [], []
     quality: dict[str, int] = {}
+    all_ids, all_vectors, all_scores, failing = [], [], [], []
     for done, (name, path) in enumerate(dataset.images, start=1):
         rel = str(path.relative_to(dataset.folder))
         data = path.read_bytes()
@@ -112,12 +124,18 @@ def embed_dataset(dataset: Dataset, recognizer, policy, progress: Callable[[int]
             else:
                 face = policy.reassess(faces[0])
                 quality[face.quality.verdict] = quality.get(face.quality.verdict, 0) + 1
+                vector = recognizer.embed(face).vector
+                all_ids.append(index[name])
+                all_vectors.append(vector)
+                scores = {c.name: c.score for c in face.quality.components}
+                all_scores.append({"unified": face.quality.unified, **scores})
+                failing.append(face.quality.verdict == "fail")
                 if face.quality.verdict == "fail":
                     reason = "fails the quality assessment (a search would refuse it): " + "; ".join(
                         face.quality.reasons
                     )
                 else:
-                    vectors.append(recognizer.embed(face).vector)
+                    vectors.append(vector)
                     ids.append(index[name])
                     files.append(rel)
         if reason:
@@ -125,8 +143,13 @@ def embed_dataset(dataset: Dataset, recognizer, policy, progress: Callable[[int]
         if progress:
             progress(done)
     dim = recognizer.embedder.dimensions
+    keys = list(all_scores[0]) if all_scores else ["unified"]
+    probes = ProbeQuality(
+        np.array(all_ids, dtype=int), np.array(all_vectors, dtype=np.float32).reshape(-1, dim),
+        {k: np.array([s[k] for s in all_scores], dtype=float) for k in keys}, np.array(failing, dtype=bool),
+    )  # fmt: skip
     return Embedded(
         names, np.array(ids, dtype=int), np.array(vectors, dtype=np.float32).reshape(-1, dim), files,
         recognizer.model_id, manifest_sha256(hashes), dataset.subgroups, dataset.attributes, len(dataset.images),
-        skipped, quality,
+        skipped, quality, probes,
     )  # fmt: skip

@@ -66,8 +66,34 @@ def run(data: Embedded, *, line: float, target_fmr: float, top_k: int) -> dict:
         "recommended_line": metrics.recommend_line(genuine, impostor, target_fmr),
         "identification": metrics.identification(data.vectors, data.identity, first_rows, top_k, line),
         "subgroups": metrics.subgroup_rates(pairs, labels, line) if labels else None,
+        "edc": edc_summary(data, line),
         "caveat": CAVEAT,
     }
+
+
+def edc_summary(data: Embedded, line: float) -> dict:
+    """Error-versus-discard curves of the quality gate's unified score and of each component, on
+    every one-face photo (those the gate fails too: the curve shows what discarding them buys)."""
+    probes = data.probes
+    if probes is None or not len(probes.identity):
+        return {"note": "no one-face photo: nothing to discard"}
+    i, j = np.triu_indices(len(probes.identity), k=1)
+    genuine = int(np.sum(probes.identity[i] == probes.identity[j]))
+    curves = {name: metrics.edc(probes.vectors, probes.identity, q, line) for name, q in probes.scores.items()}
+    errors = round((curves["unified"][0][1] or 0.0) * genuine)
+    out = {
+        "line": line,
+        "photos": len(probes.identity),
+        "genuine_pairs": genuine,
+        "false_non_matches": errors,
+        "gate_discards": round(float(np.mean(probes.failing)), 4),
+        "curves": {name: [list(p) for p in points] for name, points in curves.items()},
+    }
+    if errors < metrics.RULE_OF_THIRTY:
+        out["note"] = f"the curves rest on {errors} false non-match(es) among {genuine} genuine pairs: " + (
+            "nothing to lower, discarding cannot show a gain" if errors == 0 else "rough (fewer than 30 errors)"
+        )
+    return out
 
 
 def _stats(scores: np.ndarray) -> dict:
@@ -91,6 +117,7 @@ def plots(summary: dict, data: Embedded) -> dict[str, bytes]:
             fmr, fnmr, len(impostor), len(genuine), lines, {k: (a or 0.0, b or 0.0) for k, (a, b) in points.items()}
         ),
         "scores.png": draw.scores_png(genuine, impostor, lines),
+        "edc.png": draw.edc_png(summary["edc"]),
     }
 
 
@@ -186,5 +213,32 @@ def describe(summary: dict, skipped: list[tuple[str, str]] = ()) -> list[str]:
             lines.append(f"subgroup {attribute}={value}: FMR {_rate(g['fmr'])} (x{_rate(g['fmr_ratio'])}), "
                          f"FNMR {_rate(g['fnmr'])} (x{_rate(g['fnmr_ratio'])}); {g['impostor_pairs']} impostor, "
                          f"{g['genuine_pairs']} genuine pairs")  # fmt: skip
+    lines += describe_edc(summary.get("edc") or {})
     lines.append("CAVEAT: " + summary["caveat"])
     return lines
+
+
+def describe_edc(edc: dict) -> list[str]:
+    if "curves" not in edc:
+        return [f"error versus discard: {edc['note']}"] if edc.get("note") else []
+    lines = [
+        f"error versus discard (FNMR at the line {edc['line']:.3f} as the lowest-quality photos are discarded; "
+        f"{edc['photos']} one-face photos, {edc['genuine_pairs']} genuine pairs, the gate fails "
+        f"{edc['gate_discards']:.0%} of them):"
+    ]
+    for name, points in edc["curves"].items():
+        shown = [f"{d:.0%}: {_rate(f)} ({n} pairs)" for d, f, n in _milestones(points)]
+        lines.append(f"  {name}: " + ", ".join(shown))
+    if edc.get("note"):
+        lines.append(f"  note: {edc['note']}")
+    return lines
+
+
+def _milestones(points: list, marks=(0.0, 0.05, 0.1, 0.2)) -> list:
+    """The curve's first point at or past each share discarded (a curve may jump past some)."""
+    out = []
+    for mark in marks:
+        point = next((p for p in points if p[0] >= mark), None)
+        if point is not None and point not in out:
+            out.append(point)
+    return out

@@ -186,3 +186,28 @@ def _ratio(rate: float | None, overall: float | None) -> float | None:
     if rate is None or not overall:
         return None
     return round(rate / overall, 4)
+
+
+def edc(vectors: np.ndarray, identity: np.ndarray, quality: np.ndarray, threshold: float,
+        max_discard: float = 0.5) -> list[tuple[float, float | None, int]]:  # fmt: skip
+    """Error versus discard (ISO/IEC 29794-1): FNMR at ``threshold`` as the lowest-quality images
+    are discarded. A genuine pair stays while both its images do (a pair is as good as its worse
+    image). The curve is evaluated only where the quality changes (ties are discarded together,
+    never split by an arbitrary order), up to ``max_discard`` of the images.
+
+    Returns [(share of images discarded, FNMR or None when no genuine pair is left, genuine pairs left)]."""
+    v = np.asarray(vectors, dtype=np.float64)
+    i, j = np.triu_indices(len(v), k=1)
+    same = identity[i] == identity[j]
+    i, j = i[same], j[same]
+    scores = np.einsum("nd,nd->n", v[i], v[j])
+    pair_quality = np.minimum(quality[i], quality[j])
+    points = []
+    for cut in np.unique(quality):
+        discarded = float(np.mean(quality < cut))
+        if discarded > max_discard:
+            break
+        kept = pair_quality >= cut
+        n = int(kept.sum())
+        points.append((round(discarded, 4), float(np.mean(scores[kept] < threshold)) if n else None, n))
+    return points

@@ -1,4 +1,4 @@
-"""The evaluation's pictures as PNG bytes: DET curve and score histograms (matplotlib, Agg).
+"""The evaluation's pictures as PNG bytes: DET curve, score histograms, error versus discard (matplotlib, Agg).
 
 ``Figure`` + ``FigureCanvasAgg`` directly, not pyplot: no global figure state, so web threads may
 draw at once, and no display is ever looked for. The PNGs show rates and scores only.
@@ -54,5 +54,31 @@ def scores_png(genuine: np.ndarray, impostor: np.ndarray, lines: dict[str, float
     ax.set_ylabel("density")
     ax.set_title("Score distributions")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def edc_png(edc: dict) -> bytes:
+    """Error versus discard: FNMR at the line against the share of lowest-quality photos discarded,
+    the unified score bold, each component thin; the gate's own cut as a vertical line."""
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.add_subplot()
+    if "curves" in edc:
+        for name, points in edc["curves"].items():
+            pts = [(d, f) for d, f, _ in points if f is not None]
+            if not pts:
+                continue
+            xs, ys = zip(*pts, strict=True)
+            bold = name == "unified"
+            ax.plot(xs, ys, drawstyle="steps-post", linewidth=2.5 if bold else 1.0, alpha=1.0 if bold else 0.7,
+                    color="#2f5d8a" if bold else None, label=name)  # fmt: skip
+        ax.axvline(edc["gate_discards"], color="grey", linestyle=":", label=f"gate fails {edc['gate_discards']:.0%}")
+        ax.set_xlabel(f"share of photos discarded, lowest quality first ({edc['photos']} photos)")
+        ax.set_ylabel(f"FNMR at the line {edc['line']:.3f} ({edc['genuine_pairs']} genuine pairs)")
+        ax.legend(fontsize=7, ncol=2, loc="best", framealpha=0.6)
+    else:
+        ax.text(0.5, 0.5, edc.get("note", "no data"), ha="center", va="center", wrap=True)
+    ax.set_title("Error versus discard (quality gate)")
+    ax.grid(True, alpha=0.3)
     fig.tight_layout()
     return _png(fig)

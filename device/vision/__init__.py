@@ -1,12 +1,14 @@
-"""Face recognition pipeline: decode, detect, align, quality, embed; all on-device TFLite.
+"""Face recognition pipeline: decode, detect, landmarks, align, quality, embed; all on-device TFLite.
 
 The public API (everything else in this package is internal)::
 
     recognizer = Recognizer.from_config(config.vision)   # verifies sha256, loads models once
     analysis = recognizer.analyze(image_bytes)           # Analysis; NoFaceError if no face
     face = analysis.faces[0]                             # Face: largest first
-    face.box, face.keypoints, face.score                 # pixels of the upright picture
-    face.quality.verdict, face.quality.reasons           # "pass" | "warn" | "fail", why
+    face.box, face.keypoints, face.score                 # the detector's, pixels of the upright picture
+    face.landmarks, face.points                          # face mesh (468 points) or None; 5 alignment points
+    face.quality.verdict, face.quality.reasons           # "pass" | "warn" | "fail", why and what to fix
+    face.quality.unified                                 # 0-100: predicted share of identity signal kept
     face.aligned                                         # (112, 112, 3) uint8 RGB crop
     embedding = recognizer.embed(face)                   # Embedding
     embedding.vector                                     # (128,) float32, unit length

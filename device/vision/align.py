@@ -1,8 +1,9 @@
-"""Alignment: a similarity transform from detector keypoints onto the ArcFace 112x112 template.
+"""Alignment: a similarity transform from five face points onto the ArcFace 112x112 template.
 
-SFace (like ArcFace-family models) was trained on faces warped onto this five-point template; its
-embeddings are only comparable for faces aligned the same way. BlazeFace gives the mouth centre,
-not the corners, so the template's two mouth corners are replaced by their mean.
+SFace (like ArcFace-family models) was trained on faces warped onto this five-point template (eye
+centres, nose tip, mouth corners); its embeddings are only comparable for faces aligned the same
+way. The points come from the face-mesh landmarks (device/vision/landmarks.py); when the mesh finds
+no face, BlazeFace's four keypoints stand in (its mouth centre matched to the mean of the corners).
 """
 
 from __future__ import annotations
@@ -11,16 +12,25 @@ import cv2
 import numpy as np
 
 ALIGNED_SIZE = 112
-# Image left to right: subject's right eye, left eye, nose tip, mouth centre (mean of the corners).
+# Image left to right: subject's right eye, left eye, nose tip, right mouth corner, left mouth corner.
 ARCFACE_TEMPLATE = np.array(
     [
         [38.2946, 51.6963],
         [73.5318, 51.5014],
         [56.0252, 71.7366],
-        [(41.5493 + 70.7299) / 2, (92.3655 + 92.2041) / 2],
+        [41.5493, 92.3655],
+        [70.7299, 92.2041],
     ],
     np.float64,
 )
+
+
+def template_for(points: np.ndarray) -> np.ndarray:
+    """The template rows matching ``points``: five points as they are; four (BlazeFace: eyes, nose,
+    mouth centre) against the eyes, nose and the mean of the two mouth corners."""
+    if len(points) >= 5:
+        return ARCFACE_TEMPLATE
+    return np.vstack([ARCFACE_TEMPLATE[:3], ARCFACE_TEMPLATE[3:].mean(axis=0)])
 
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -44,18 +54,17 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return matrix
 
 
-def align_face(rgb: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
-    """The 112x112 RGB face crop, warped from the full-resolution picture.
+def warp(rgb: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
+    """The ``size`` x ``size`` crop that the 2x3 ``matrix`` maps the picture onto.
 
-    A face much larger than 112 pixels is first shrunk with area averaging (only the region the
-    crop needs), because a bilinear warp that skips most source pixels aliases fine texture, which
-    would make a sharp large face look noisy to the embedder and to the sharpness measure.
+    A region much larger than the crop is first shrunk with area averaging (only the part the crop
+    needs), because a bilinear warp that skips most source pixels aliases fine texture, which would
+    make a sharp large face look noisy to the models and to the sharpness measure.
     """
-    matrix = similarity_transform(keypoints[:4], ARCFACE_TEMPLATE)
     scale = float(np.hypot(matrix[0, 0], matrix[0, 1]))
     if scale < 0.5:
         inverse = cv2.invertAffineTransform(matrix)
-        corners = np.array([[0, 0, 1], [ALIGNED_SIZE, 0, 1], [0, ALIGNED_SIZE, 1], [ALIGNED_SIZE] * 2 + [1]])
+        corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]])
         region = corners @ inverse.T
         height, width = rgb.shape[:2]
         x0, y0 = np.clip(np.floor(region.min(axis=0)).astype(int) - 2, 0, [width, height])
@@ -70,10 +79,19 @@ def align_face(rgb: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
             local[:, :2] = matrix[:, :2] / shrink
             matrix, rgb = local, crop
     return cv2.warpAffine(
-        rgb,
-        matrix,
-        (ALIGNED_SIZE, ALIGNED_SIZE),
-        flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=(0, 0, 0),
+        rgb, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0)
     )
+
+
+def alignment_matrix(points: np.ndarray) -> np.ndarray:
+    """The 2x3 similarity taking picture pixels onto the 112x112 template (5 or 4 points)."""
+    points = np.asarray(points, np.float64)
+    if points.shape not in ((5, 2), (4, 2)):
+        raise ValueError(f"alignment needs 5 face points (or BlazeFace's first 4), got shape {points.shape}")
+    return similarity_transform(points, template_for(points))
+
+
+def align_face(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The 112x112 RGB face crop, warped from the full-resolution picture by five face points
+    (eye centres, nose tip, mouth corners) or BlazeFace's four."""
+    return warp(rgb, alignment_matrix(points), ALIGNED_SIZE)

@@ -23,10 +23,11 @@ import numpy as np
 
 from device.config import VisionConfig
 from device.vision.align import align_face
+from device.vision.pose import head_pose
 from device.vision.quality import assess, measure
 from device.vision.recognizer import Recognizer
 
-STAGES = ("decode", "detect", "align", "quality", "embed")
+STAGES = ("decode", "detect", "landmarks", "align", "quality", "embed")
 
 
 def _peak_rss_mib() -> float:
@@ -120,7 +121,7 @@ class BenchReport:
         )
         out.append(f"{'pipeline (per photo, decode excluded)':<42}{'median ms':>10}{'p95 ms':>10}{'faces':>7}  ratio")
         out.append(
-            f"{'fieldface (BlazeFace+SFace TFLite)':<42}{total['median']:>10.2f}{total['p95']:>10.2f}"
+            f"{'fieldface (BlazeFace+mesh+SFace TFLite)':<42}{total['median']:>10.2f}{total['p95']:>10.2f}"
             f"{total['faces']:>7}  1.0x"
         )
         for base in self.baselines:
@@ -139,6 +140,7 @@ def run_bench(config: VisionConfig, photos: list[tuple[str, bytes]], rounds: int
     recognizer = Recognizer.from_config(config)
     timings: dict[str, list[float]] = {stage: [] for stage in STAGES}
     totals: list[float] = []
+    per_face: list[float] = []  # landmarks + pose, per face
     faces_found = 0
 
     def fieldface_once(data: bytes) -> np.ndarray:
@@ -148,17 +150,30 @@ def run_bench(config: VisionConfig, photos: list[tuple[str, bytes]], rounds: int
         t1 = time.perf_counter()
         detections = recognizer.detector.detect(image.rgb)
         t2 = time.perf_counter()
-        crops = [align_face(image.rgb, d.keypoints) for d in detections]
+        meshes = [recognizer.mesh.run(image.rgb, d.box, d.keypoints)[0] for d in detections]
+        # As the recognizer does: a face only the tiled pass found stays if the mesh confirms it.
+        kept = [i for i, (m, d) in enumerate(zip(meshes, detections, strict=True)) if m is not None or not d.tiled]
+        detections, meshes = [detections[i] for i in kept], [meshes[i] for i in kept]
+        poses = [head_pose(m.points) if m is not None else (float("nan"),) * 3 for m in meshes]
         t3 = time.perf_counter()
-        for crop, d in zip(crops, detections, strict=True):
-            assess(measure(crop, d.keypoints, d.score), recognizer.quality_thresholds)
+        points = [
+            m.five_points() if m is not None else d.keypoints[:4] for m, d in zip(meshes, detections, strict=True)
+        ]
+        crops = [align_face(image.rgb, p) for p in points]
         t4 = time.perf_counter()
+        for crop, m, p, pose in zip(crops, meshes, points, poses, strict=True):
+            eyes_open, presence = (m.eyes_open(), m.presence) if m is not None else (float("nan"), 0.0)
+            assess(measure(crop, p[:2], pose, eyes_open, presence), recognizer.quality_thresholds)
+        t5 = time.perf_counter()
         for crop in crops:
             recognizer.embedder.embed(crop)
-        t5 = time.perf_counter()
-        for stage, start, end in zip(STAGES, (t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5), strict=True):
+        t6 = time.perf_counter()
+        starts, ends = (t0, t1, t2, t3, t4, t5), (t1, t2, t3, t4, t5, t6)
+        for stage, start, end in zip(STAGES, starts, ends, strict=True):
             timings[stage].append((end - start) * 1e3)
-        totals.append((t5 - t1) * 1e3)
+        if meshes:
+            per_face.append((t3 - t2) * 1e3 / len(meshes))
+        totals.append((t6 - t1) * 1e3)
         faces_found += len(crops)
         return image.rgb
 
@@ -166,6 +181,7 @@ def run_bench(config: VisionConfig, photos: list[tuple[str, bytes]], rounds: int
     for values in timings.values():
         values.clear()
     totals.clear()
+    per_face.clear()
     faces_found = 0
     peak_alone = _peak_rss_mib()
 
@@ -206,7 +222,10 @@ def run_bench(config: VisionConfig, photos: list[tuple[str, bytes]], rounds: int
         model_id=recognizer.model_id,
         photos=[name for name, _ in photos],
         rounds=rounds,
-        stages={stage: _percentiles(values) for stage, values in timings.items()},
+        stages={
+            **{stage: _percentiles(values) for stage, values in timings.items()},
+            "landmarks per face": _percentiles(per_face or [0.0]),
+        },
         fieldface=own,
         faces_per_second=faces_found / (sum(totals) / 1e3) if totals else 0.0,
         peak_rss_mib=peak_alone,

@@ -1,8 +1,26 @@
 """BlazeFace (MediaPipe full-range) decoding: letterbox in, faces with 6 keypoints out.
 
-The detector only ever sees a small letterboxed copy of the picture (192x192), so a 24-megapixel
+The first pass sees a small letterboxed copy of the whole picture (192x192), so a 24-megapixel
 photo costs about what a 1-megapixel one does; boxes and keypoints are mapped back to the
 full-resolution picture, from which alignment then crops.
+
+That pass finds a face only if its eyes are about 6 pixels apart in the 192-pixel copy: in a
+4000-pixel-wide group photo, 125 pixels in the picture. For smaller faces a second pass
+tiles the picture: at level k the picture is shrunk so that a tile of 576 * 2^k picture pixels
+becomes 192, and tiles overlap by a fifth, so every face the level is for (up to twice its smallest,
+box about a fifth of a tile) is wholly inside one tile. Level 0 finds faces down to about 18 px
+between the eyes; levels are added until the first pass takes over, so the cost grows with the
+picture's area (a 4000x3000 photo: 87 tiles over 3 levels), and a picture under ``tile_above`` pixels on its
+long side is never tiled. Nor is a portrait: when the first pass found a face whose box is at least
+``portrait`` of the picture's long side (default 1/10), the photo is of that person, and tiling it
+(13 tiles for a 2204x970 portrait, ~40 ms) would multiply the cost of every ordinary probe; small
+faces behind a large one are then found only down to the first pass's size (eyes ~long side/32 apart).
+
+A face cut by a tile's inner edge is
+dropped there (its whole self is in a neighbouring tile), then all passes merge by non-maximum
+suppression, the higher score winning. Many small windows at the detector's threshold find some
+face-like texture too, so a face only the tiled pass found is kept only if the face-mesh model
+also sees a face there (device/vision/recognizer.py).
 """
 
 from __future__ import annotations
@@ -19,6 +37,10 @@ from device.vision.runtime import TFLiteModel
 KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth_centre", "right_ear", "left_ear")
 # MediaPipe's face_detection_full_range: one anchor per cell of a single stride-4 layer.
 ANCHOR_STRIDE = 4
+# Tiles: level 0 maps 3 model widths of picture onto one (576 px for a 192 input: a face 20 px
+# between the eyes becomes 6.7 px; BlazeFace starts to miss some faces at 5), tiles overlapping by a fifth.
+TILE_FACTOR = 3
+TILE_STRIDE = 0.8
 
 
 @dataclass(frozen=True)
@@ -26,6 +48,7 @@ class Detection:
     box: np.ndarray  # (4,) float32 x0, y0, x1, y1 in pixels of the full picture
     keypoints: np.ndarray  # (6, 2) float32 x, y in pixels, order as KEYPOINTS
     score: float
+    tiled: bool = False  # found only by the second (tiled) pass: confirm it before use
 
     @property
     def area(self) -> float:
@@ -71,7 +94,8 @@ def letterbox(rgb: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
 class BlazeFaceDetector:
     """Detects faces with a BlazeFace full-range model; one instance reused for every picture."""
 
-    def __init__(self, model: TFLiteModel, min_score: float = 0.6, nms_iou: float = 0.3):
+    def __init__(self, model: TFLiteModel, min_score: float = 0.6, nms_iou: float = 0.3, tile_above: int = 0,
+                 portrait: float = 0.0):  # fmt: skip
         height, width = model.input_size
         if height != width or height % ANCHOR_STRIDE:
             raise ModelError(f"model {model.entry.id}: a BlazeFace detector needs a square input, got {width}x{height}")
@@ -80,10 +104,23 @@ class BlazeFaceDetector:
         self.anchors = anchor_centres(self.size)
         self.min_score = min_score
         self.nms_iou = nms_iou
+        self.tile_above = tile_above  # 0: never tile
+        self.portrait = portrait  # a face this share of the long side or more: no tiles (0: always tile)
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         """All faces in an upright RGB picture, largest first."""
         square, box = letterbox(rgb, self.size)
+        faces = self._run(square, box)
+        long_side = max(rgb.shape[:2])
+        largest = max((max(f.box[2] - f.box[0], f.box[3] - f.box[1]) for f in faces), default=0.0)
+        is_portrait = self.portrait > 0 and largest >= self.portrait * long_side
+        if self.tile_above and long_side > self.tile_above and not is_portrait:
+            faces = merge([*faces, *self.detect_tiles(rgb)], self.nms_iou)
+        faces.sort(key=lambda face: face.area, reverse=True)
+        return faces
+
+    def _run(self, square: np.ndarray, box: Letterbox, offset=(0.0, 0.0), tiled: bool = False) -> list[Detection]:
+        """Faces in one model-sized square, in picture pixels (``box`` maps square to region, then + offset)."""
         regressors, logits = self.model.run(square)
         raw = regressors.reshape(-1, 16)
         if raw.shape[0] != self.anchors.shape[0]:
@@ -93,13 +130,36 @@ class BlazeFaceDetector:
         if not keep.any():
             return []
         found = self._decode(raw[keep], self.anchors[keep], scores[keep])
+        shift = np.array(offset, np.float32)
         faces = []
         for boxes, points, score in weighted_nms(*found, iou_threshold=self.nms_iou):
-            corners = box.to_picture(boxes.reshape(2, 2) * self.size).reshape(4)
-            keypoints = box.to_picture(points * self.size)
-            faces.append(Detection(corners.astype(np.float32), keypoints.astype(np.float32), score))
-        faces.sort(key=lambda face: face.area, reverse=True)
+            corners = box.to_picture(boxes.reshape(2, 2) * self.size) + shift
+            keypoints = box.to_picture(points * self.size) + shift
+            faces.append(Detection(corners.reshape(4).astype(np.float32), keypoints.astype(np.float32), score, tiled))
         return faces
+
+    def detect_tiles(self, rgb: np.ndarray) -> list[Detection]:
+        """The second pass for small faces: overlapping tiles at each level the first pass needs."""
+        height, width = rgb.shape[:2]
+        long_side = max(height, width)
+        found = []
+        side = TILE_FACTOR * self.size  # picture pixels per tile at level 0
+        # Level k finds eyes from side/32 px apart; the first pass from long_side/32 (6 px of 192).
+        while side < long_side:
+            scale = self.size / side
+            small = cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))),
+                               interpolation=cv2.INTER_AREA)  # fmt: skip
+            step = max(1, int(self.size * TILE_STRIDE))
+            for y in _starts(small.shape[0], self.size, step):
+                for x in _starts(small.shape[1], self.size, step):
+                    tile = small[y : y + self.size, x : x + self.size]
+                    square = np.zeros((self.size, self.size, 3), np.uint8)
+                    square[: tile.shape[0], : tile.shape[1]] = tile
+                    faces = self._run(square, Letterbox(scale, 0, 0), (x / scale, y / scale), tiled=True)
+                    inner = _inner_edges(x, y, tile.shape[1], tile.shape[0], small.shape[1], small.shape[0])
+                    found += [f for f in faces if not _cut(f.box * scale, inner)]
+            side *= 2
+        return found
 
     def _decode(self, raw: np.ndarray, anchors: np.ndarray, scores: np.ndarray):
         """Regressors (192-pixel units, relative to the anchor) to boxes and keypoints in 0..1 units."""
@@ -109,6 +169,58 @@ class BlazeFaceDetector:
         boxes = np.concatenate([centre - half, centre + half], axis=1)
         points = values[:, 4:16].reshape(-1, 6, 2) + anchors[:, np.newaxis, :]
         return boxes, points, scores
+
+
+def _starts(length: int, size: int, step: int) -> list[int]:
+    """Tile origins covering ``length`` with tiles of ``size`` every ``step`` (the last flush with the end)."""
+    if length <= size:
+        return [0]
+    starts = list(range(0, length - size, step))
+    return [*starts, length - size]
+
+
+def _inner_edges(x: int, y: int, w: int, h: int, width: int, height: int) -> tuple:
+    """(x0, y0, x1, y1) of a tile's edges that cut the picture (None where the edge is the picture's)."""
+    return (x if x > 0 else None, y if y > 0 else None, x + w if x + w < width else None,
+            y + h if y + h < height else None)  # fmt: skip
+
+
+def _cut(box: np.ndarray, inner: tuple, margin: float = 2.0) -> bool:
+    """Whether a (scaled) face box touches an inner tile edge: the face may be cut off there."""
+    x0, y0, x1, y1 = inner
+    return bool(
+        (x0 is not None and box[0] <= x0 + margin)
+        or (y0 is not None and box[1] <= y0 + margin)
+        or (x1 is not None and box[2] >= x1 - margin)
+        or (y1 is not None and box[3] >= y1 - margin)
+    )
+
+
+def merge(faces: list[Detection], iou_threshold: float, inside: float = 0.5) -> list[Detection]:
+    """Faces from several passes: of overlapping ones the highest score is kept (NMS). Two passes
+    at different scales may box one face loosely and tightly (IoU under the threshold): a box
+    mostly (``inside``) within another is the same face too."""
+    faces = sorted(faces, key=lambda face: -face.score)
+    kept: list[Detection] = []
+    for face in faces:
+        if kept:
+            boxes = np.array([k.box for k in kept])
+            if iou(face.box, boxes).max() >= iou_threshold or overlap_of_smaller(face.box, boxes).max() >= inside:
+                continue
+        kept.append(face)
+    return kept
+
+
+def overlap_of_smaller(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Intersection over the smaller box's area."""
+    x0 = np.maximum(box[0], boxes[:, 0])
+    y0 = np.maximum(box[1], boxes[:, 1])
+    x1 = np.minimum(box[2], boxes[:, 2])
+    y1 = np.minimum(box[3], boxes[:, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return inter / np.maximum(np.minimum(area, areas), 1e-9)
 
 
 def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:

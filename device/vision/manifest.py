@@ -52,7 +52,7 @@ class ModelOutput(_Strict):
 class ModelEntry(_Strict):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
     version: Annotated[str, Field(min_length=1, max_length=64)]
-    role: Literal["detector", "embedder"]
+    role: Literal["detector", "landmarks", "embedder"]
     file: str
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     bytes: Annotated[int, Field(gt=0)]

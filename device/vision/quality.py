@@ -1,33 +1,36 @@
-"""Probe quality (workflow step 1): is this face good enough to search with, and if not, why not.
+"""Probe quality (workflow step 1): is this face good enough to search with, and if not, what to fix.
 
-Each component is measured, compared with its ``[warn, fail]`` thresholds from ``vision.quality``
-and reported with its value; the overall verdict is the worst component, with one human-readable
-reason per component that did not pass.
+Components follow ISO/IEC 29794-5 and its reference implementation OFIQ where a definition exists;
+each is measured (``measure``), compared with its ``[warn, fail]`` pair from ``vision.quality``
+(``assess``) and, when it does not pass, reported with a reason that says what to do about it.
+The verdict is the worst component. Components (how each default was set: device/vision/calibration.md):
 
-How the default thresholds were calibrated (re-run the same way on an agency's own photos; the
-numbers below are from the five real portraits in tests/data, faces 46-131 px between the eyes):
-each photo was analysed as it is and again after each degradation a poor probe shows, recording
-every component (``measure``) and the cosine similarity of the degraded face's embedding to the
-original's. Thresholds sit where the embedding starts to drift (warn, cosine below ~0.95) and where it
-is no longer trustworthy (fail, below ~0.8):
-- sharpness: variance of the Laplacian on the aligned crop's centre, scaled by (128 / mean grey)^2
-  so that a darker picture of the same face scores the same (the raw variance falls with the square
-  of the brightness; unscaled, every dark photo would also read as blurred). Originals 264-494;
-  Gaussian blur of sigma 1% of the face width (cosine 0.95-0.97) 51-74; 2% (cosine 0.80-0.88)
-  12-22; 3% (cosine 0.66-0.78) 5-11. Warn 40, fail 12.
-- inter-eye distance: the template puts the eyes 35 px apart; the same faces shrunk to 23-32 px
-  keep cosine 0.97-1.0, to 10-16 px 0.87-0.95 and 7-11 px 0.42-0.78. Warn 32 px, fail 16 px.
-- brightness (mean grey of the crop's centre): originals 110-158; scaled to 50% 55-78 (cosine
-  0.96-0.98), to 35% 38-54 (0.92-0.97), to 20% 22-31 (0.78-0.94). Low warn 60 / fail 35. Brightened
-  1.6x: 170-224 (0.63-0.96), 2.2x: 209-240 (0.57-0.87): high warn 190 / fail 220.
-- clipped fraction (pixels <= 4 or >= 251 in the crop's centre): originals <= 0.01; brightened
-  0.03-0.63, the worst embeddings above 0.3. Warn 0.10, fail 0.30.
-- yaw, from the nose tip's offset between the ear keypoints: a coarse estimate (the ear points are
-  the detector's least precise); the originals, frontal to slightly turned, read 0-27 degrees.
-  Warn 30, fail 45. Roll, from the eye line: alignment undoes it (rotating a photo 35 degrees kept
-  cosine 0.89-0.97), so it only warns at 20 and fails at 40, where other pose problems come with it.
-- detection confidence: originals 0.74-0.91, over-exposed copies 0.69-0.77. Warn 0.7, fail 0.65
-  (the detector itself drops faces below vision.min_detection_score, 0.6).
+- inter_eye_px: distance between the eye centres (mean of each eye's 16 contour points of the face
+  mesh), in pixels of the picture. OFIQ: InterEyeDistance. Lower is worse.
+- sharpness: variance of the Laplacian of the aligned 112x112 crop's centre, scaled by
+  (128 / mean grey)^2 so that a darker picture of the same face scores the same. (OFIQ's Sharpness
+  is a random forest over filter responses, not reproducible without its trained forest; this is the
+  classic focus measure it builds on.) Lower is worse.
+- brightness: mean grey of the crop's centre, 0..255. OFIQ: LuminanceMean (there on 0..1, good
+  between about 0.2 and 0.8, i.e. 51..204 here). Too low or too high is worse.
+- clipped_fraction: share of the crop's centre at <= 4 or >= 251. OFIQ: Under/OverExposurePrevention.
+- yaw_deg, pitch_deg, roll_deg: head pose from a 3-D template fit to the face mesh (cv2.solvePnP,
+  device/vision/pose.py). OFIQ: HeadPoseYaw/Pitch/Roll (there from a 3-D morphable-model fit; its
+  score is 100 cos^2(angle)). Larger magnitude is worse.
+- eyes_open: OFIQ's EyesOpen raw value: the smaller eye's largest eyelid distance divided by the
+  distance from the eyes' midpoint to the mouth's midpoint. Lower is worse. It sees what the face
+  mesh's eyelid points see, which is not every closed eye (calibration.md).
+- face_presence: the face-mesh model's probability that its crop holds a face (a covered, cut-off
+  or turned-away face reads low; below 0.5 there are no landmarks and pose/eyes cannot be measured).
+
+The unified score (0-100) predicts how much of the face's identity signal survives in this photo:
+it is 100 x the product, over components, of the expected cosine similarity between this face's
+SFace vector and the vector of a clean capture of the same photo (``retention``), measured by
+degrading clean photos step by step (calibration.md). 100 = nothing lost; 80 = genuine scores
+expected about 20% lower than a clean photo would give, so a true match is likelier to fall below
+the "worth examining" line. Pose has no such synthetic measurement (a photo cannot be turned), so
+yaw and pitch use OFIQ's cos^2 mapping. ``fieldface evaluate`` checks the prediction on the
+agency's own photos with error-versus-discard curves.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import cv2
 import numpy as np
 
 from device.config import VisionQualityConfig
+from device.vision.retention import SAME_CAUSE, retention
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 _RANK = {PASS: 0, WARN: 1, FAIL: 2}
@@ -53,13 +57,15 @@ class Component:
     value: float
     status: str  # pass | warn | fail
     reason: str  # empty when it passes
+    score: int = 100  # 0..100, higher is better (the component's share of the unified score)
 
     def to_dict(self) -> dict:
         return {
             "name": self.name,
-            "value": round(self.value, 4),
+            "value": None if math.isnan(self.value) else round(self.value, 4),
             "status": self.status,
             "reason": self.reason,
+            "score": self.score,
         }
 
 
@@ -67,6 +73,7 @@ class Component:
 class QualityReport:
     verdict: str  # worst component status
     components: tuple[Component, ...]
+    unified: int = 100  # 0..100: predicted share of identity signal kept (module docstring)
 
     @property
     def reasons(self) -> list[str]:
@@ -78,84 +85,95 @@ class QualityReport:
     def to_dict(self) -> dict:
         return {
             "verdict": self.verdict,
+            "unified": self.unified,
             "reasons": self.reasons,
             "components": [c.to_dict() for c in self.components],
         }
 
 
-def measure(aligned_rgb: np.ndarray, keypoints: np.ndarray, score: float) -> dict[str, float]:
-    """Every component's raw value for one face (keypoints in full-picture pixels)."""
+def measure(aligned_rgb: np.ndarray, eyes: np.ndarray, pose: tuple[float, float, float], eyes_open: float,
+            presence: float) -> dict[str, float]:  # fmt: skip
+    """Every component's raw value for one face. ``eyes``: (2, 2) eye centres in picture pixels
+    (subject's right, then left); ``pose``: (yaw, pitch, roll) degrees, NaN when not measurable."""
     grey = cv2.cvtColor(aligned_rgb, cv2.COLOR_RGB2GRAY)[_CENTRE]
     mean = float(grey.mean())
-    right_eye, left_eye, nose, _, right_ear, left_ear = keypoints.astype(np.float64)
-    eye_vector = left_eye - right_eye
-    roll = math.degrees(math.atan2(eye_vector[1], eye_vector[0]))
-    # Yaw: the nose tip's sideways offset from the midpoint of the ears, measured along the ear
-    # line and relative to half the ear distance (0 frontal, +-1 when the nose is at an ear).
-    ear_vector = left_ear - right_ear
-    half_width = np.linalg.norm(ear_vector) / 2
-    offset = float(np.dot(nose - (left_ear + right_ear) / 2, ear_vector / max(2 * half_width, 1e-6)))
-    yaw = math.degrees(math.asin(max(-1.0, min(1.0, offset / max(half_width, 1e-6)))))
+    yaw, pitch, roll = pose
     return {
-        "score": float(score),
-        "inter_eye_px": float(np.linalg.norm(eye_vector)),
+        "face_presence": float(presence),
+        "inter_eye_px": float(np.linalg.norm(np.asarray(eyes[1], float) - np.asarray(eyes[0], float))),
         "sharpness": float(cv2.Laplacian(grey, cv2.CV_64F).var() * (128.0 / max(mean, 1.0)) ** 2),
         "brightness": mean,
         "clipped_fraction": float(((grey <= _DARK) | (grey >= _BRIGHT)).mean()),
-        "yaw_deg": yaw,
-        "roll_deg": roll,
+        "yaw_deg": float(yaw),
+        "pitch_deg": float(pitch),
+        "roll_deg": float(roll),
+        "eyes_open": float(eyes_open),
     }
 
 
-def _lower_is_worse(name: str, value: float, bounds: tuple[float, float], what: str, unit: str = "") -> Component:
+# What each component says, and the fix, when it does not pass: (what, unit, fix).
+_WORDS = {
+    "face_presence": ("face not clearly visible, confidence", "",
+                      "photograph the whole face, uncovered and facing the camera"),
+    "inter_eye_px": ("face too small, distance between the eyes", " px",
+                     "move closer or use a higher-resolution photo"),
+    "sharpness": ("face blurred, sharpness", "", "hold the camera steady and focus on the face"),
+    "brightness_low": ("face too dark, mean grey", "", "more light on the face"),
+    "brightness_high": ("face too bright, mean grey", "", "less light on the face, no direct flash"),
+    "clipped_fraction": ("face over- or under-exposed, share of clipped pixels", "",
+                         "even, softer light on the face"),
+    "yaw_deg": ("head turned sideways, yaw", "°", "turn the head toward the camera"),
+    "pitch_deg": ("head tilted up or down, pitch", "°", "camera at eye level, look straight at it"),
+    "roll_deg": ("head tilted sideways, roll", "°", "hold the head upright"),
+    "eyes_open": ("eyes closed or nearly, eye opening", "", "eyes open, looking at the camera"),
+}  # fmt: skip
+# Components whose magnitude is judged (signed angles), and those where a higher value is worse.
+_MAGNITUDE = {"yaw_deg", "pitch_deg", "roll_deg"}
+_HIGHER_WORSE = {"brightness_high", "clipped_fraction", *_MAGNITUDE}
+
+
+def _judge(key: str, name: str, value: float, bounds: tuple[float, float]) -> Component:
+    what, unit, fix = _WORDS[key]
+    if math.isnan(value):
+        return Component(name, value, FAIL, f"{what}: cannot be measured (no face landmarks): {fix}")
+    judged = abs(value) if key in _MAGNITUDE else value
     warn, fail = bounds
-    status = FAIL if value < fail else WARN if value < warn else PASS
+    if key in _HIGHER_WORSE:
+        status = FAIL if judged > fail else WARN if judged > warn else PASS
+        side = "above"
+    else:
+        status = FAIL if judged < fail else WARN if judged < warn else PASS
+        side = "below"
+    if status == PASS:
+        return Component(name, value, PASS, "")
     limit = fail if status == FAIL else warn
-    reason = f"{what}: {value:.{_digits(value)}f}{unit} ({status} below {limit:g}{unit})" if status != PASS else ""
+    digits = 2 if abs(judged) < 10 else 0
+    reason = f"{what}: {judged:.{digits}f}{unit} ({status} {side} {limit:g}{unit}): {fix}"
     return Component(name, value, status, reason)
-
-
-def _higher_is_worse(name: str, value: float, bounds: tuple[float, float], what: str, unit: str = "") -> Component:
-    warn, fail = bounds
-    status = FAIL if value > fail else WARN if value > warn else PASS
-    limit = fail if status == FAIL else warn
-    reason = f"{what}: {value:.{_digits(value)}f}{unit} ({status} above {limit:g}{unit})" if status != PASS else ""
-    return Component(name, value, status, reason)
-
-
-def _digits(value: float) -> int:
-    return 2 if abs(value) < 10 else 0
 
 
 def assess(values: dict[str, float], thresholds: VisionQualityConfig) -> QualityReport:
     """Compare measured values with the thresholds; the verdict is the worst component."""
     brightness = values["brightness"]
-    low = _lower_is_worse("brightness", brightness, thresholds.brightness_low, "face too dark, mean grey")
-    high = _higher_is_worse("brightness", brightness, thresholds.brightness_high, "face too bright, mean grey")
-    components = (
-        _lower_is_worse("score", values["score"], thresholds.score, "detector unsure, confidence"),
-        _lower_is_worse(
-            "inter_eye_px",
-            values["inter_eye_px"],
-            thresholds.inter_eye_px,
-            "face too small, distance between the eyes",
-            " px",
-        ),
-        _lower_is_worse(
-            "sharpness",
-            values["sharpness"],
-            thresholds.sharpness,
-            "face blurred, sharpness (variance of Laplacian)",
-        ),
+    low = _judge("brightness_low", "brightness", brightness, thresholds.brightness_low)
+    high = _judge("brightness_high", "brightness", brightness, thresholds.brightness_high)
+    components = [
+        _judge("face_presence", "face_presence", values["face_presence"], thresholds.face_presence),
+        _judge("inter_eye_px", "inter_eye_px", values["inter_eye_px"], thresholds.inter_eye_px),
+        _judge("sharpness", "sharpness", values["sharpness"], thresholds.sharpness),
         low if _RANK[low.status] >= _RANK[high.status] else high,
-        _higher_is_worse(
-            "clipped_fraction",
-            values["clipped_fraction"],
-            thresholds.clipped_fraction,
-            "face over- or under-exposed, fraction of clipped pixels",
-        ),
-        _higher_is_worse("yaw_deg", abs(values["yaw_deg"]), thresholds.yaw_deg, "head turned sideways, yaw", "°"),
-        _higher_is_worse("roll_deg", abs(values["roll_deg"]), thresholds.roll_deg, "head tilted, roll", "°"),
-    )
+        _judge("clipped_fraction", "clipped_fraction", values["clipped_fraction"], thresholds.clipped_fraction),
+        _judge("yaw_deg", "yaw_deg", values["yaw_deg"], thresholds.yaw_deg),
+        _judge("pitch_deg", "pitch_deg", values["pitch_deg"], thresholds.pitch_deg),
+        _judge("roll_deg", "roll_deg", values["roll_deg"], thresholds.roll_deg),
+        _judge("eyes_open", "eyes_open", values["eyes_open"], thresholds.eyes_open),
+    ]
+    if components[0].status == FAIL:
+        # No face landmarks: say so once (face_presence), not once per measure that needs them.
+        components = [Component(c.name, c.value, c.status, "") if math.isnan(c.value) else c for c in components]
+    kept = {c.name: retention(c.name, c.value) for c in components}
+    components = [Component(c.name, c.value, c.status, c.reason, round(100 * kept[c.name])) for c in components]
+    exposure = min(kept.pop(name) for name in SAME_CAUSE)
+    unified = round(100 * exposure * math.prod(kept.values()))
     verdict = max((c.status for c in components), key=_RANK.__getitem__)
-    return QualityReport(verdict, components)
+    return QualityReport(verdict, tuple(components), unified)

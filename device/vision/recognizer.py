@@ -11,11 +11,16 @@ from device.config import VisionConfig, VisionQualityConfig
 from device.errors import NoFaceError
 from device.vision.align import align_face
 from device.vision.decode import DecodedImage, decode_image
-from device.vision.detect import KEYPOINTS, BlazeFaceDetector
+from device.vision.detect import KEYPOINTS, BlazeFaceDetector, Detection
 from device.vision.embed import Embedder, Embedding
+from device.vision.landmarks import FaceLandmarks, FaceMesh
 from device.vision.manifest import find_model
+from device.vision.pose import head_pose
 from device.vision.quality import QualityReport, assess, measure
 from device.vision.runtime import TFLiteModel
+
+# The five alignment points by name, as Face.to_dict reports them.
+FIVE_POINTS = ("right_eye", "left_eye", "nose_tip", "mouth_right", "mouth_left")
 
 
 @dataclass(frozen=True)
@@ -24,13 +29,21 @@ class Face:
 
     index: int  # 0 = largest
     box: tuple[float, float, float, float]  # x0, y0, x1, y1
-    keypoints: np.ndarray  # (6, 2) float32, order as detect.KEYPOINTS
-    score: float
+    keypoints: np.ndarray  # (6, 2) float32, the detector's, order as detect.KEYPOINTS
+    score: float  # the detector's confidence
     quality: QualityReport
     aligned: np.ndarray = field(repr=False)  # (112, 112, 3) uint8 RGB, the embedder's input
+    landmarks: FaceLandmarks | None = field(default=None, repr=False)  # None: the mesh saw no face
+    points: np.ndarray | None = field(default=None, repr=False)  # (5, 2) alignment points, FIVE_POINTS
+
+    @property
+    def overlay_points(self) -> np.ndarray:
+        """Points to draw over the photo: the mesh's five alignment points, chin and brow, or the
+        detector's eyes, nose and mouth when the mesh saw no face."""
+        return self.landmarks.overlay_points() if self.landmarks is not None else self.keypoints[:4]
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "index": self.index,
             "box": [round(v, 1) for v in self.box],
             "keypoints": {
@@ -40,6 +53,12 @@ class Face:
             "score": round(self.score, 4),
             "quality": self.quality.to_dict(),
         }
+        if self.points is not None and self.landmarks is not None:
+            out["landmarks"] = {
+                name: [round(float(x), 1), round(float(y), 1)]
+                for name, (x, y) in zip(FIVE_POINTS, self.points, strict=True)
+            }
+        return out
 
 
 @dataclass(frozen=True)
@@ -69,11 +88,13 @@ class Analysis:
 class Recognizer:
     """Holds the loaded models (built once, reused for every picture) and the thresholds."""
 
-    def __init__(self, detector: BlazeFaceDetector, embedder: Embedder, max_pixels: int, quality: VisionQualityConfig):
+    def __init__(self, detector: BlazeFaceDetector, embedder: Embedder, max_pixels: int, quality: VisionQualityConfig,
+                 mesh: FaceMesh):  # fmt: skip
         self.detector = detector
         self.embedder = embedder
         self.max_pixels = max_pixels
         self.quality_thresholds = quality
+        self.mesh = mesh
 
     @classmethod
     def from_config(cls, config: VisionConfig) -> Recognizer:
@@ -83,8 +104,15 @@ class Recognizer:
             entry = find_model(model_id, role, config.manifests)
             return TFLiteModel(entry, config.interpreter, config.threads, config.edgetpu_library)
 
-        detector = BlazeFaceDetector(load(config.detector, "detector"), config.min_detection_score, config.nms_iou)
-        return cls(detector, Embedder(load(config.embedder, "embedder")), config.max_pixels, config.quality)
+        detector = BlazeFaceDetector(
+            load(config.detector, "detector"),
+            config.min_detection_score,
+            config.nms_iou,
+            config.tile_above,
+            config.tile_portrait,
+        )
+        mesh = FaceMesh(load(config.landmarks, "landmarks"))
+        return cls(detector, Embedder(load(config.embedder, "embedder")), config.max_pixels, config.quality, mesh)
 
     @property
     def model_id(self) -> str:
@@ -110,11 +138,12 @@ class Recognizer:
         detections = self.detector.detect(image.rgb)
         detected = time.perf_counter()
         faces = []
-        for index, found in enumerate(detections):
-            aligned = align_face(image.rgb, found.keypoints)
-            report = assess(measure(aligned, found.keypoints, found.score), self.quality_thresholds)
-            box = tuple(float(v) for v in found.box)
-            faces.append(Face(index, box, found.keypoints, found.score, report, aligned))
+        for found in detections:
+            face = self.face(image.rgb, len(faces), found)
+            # A small-face tile at the detector's threshold also finds face-like texture: keep what
+            # only that pass found when the face-mesh model confirms a face there.
+            if face.landmarks is not None or not found.tiled:
+                faces.append(face)
         aligned_at = time.perf_counter()
         if not faces and require_face:
             raise NoFaceError(
@@ -126,6 +155,21 @@ class Recognizer:
             "align": (aligned_at - detected) * 1e3,
         }
         return Analysis(image.width, image.height, image.header.format, image.header.orientation, faces, timings)
+
+    def face(self, rgb: np.ndarray, index: int, found: Detection) -> Face:
+        """One detection refined: face-mesh landmarks, five-point alignment, pose, quality."""
+        landmarks, presence = self.mesh.run(rgb, found.box, found.keypoints)
+        if landmarks is None:
+            # No landmarks: align on the detector's points; pose and eyes cannot be measured.
+            points = found.keypoints[:4].astype(np.float64)
+            pose, eyes_open, eyes = (float("nan"),) * 3, float("nan"), found.keypoints[:2]
+        else:
+            points = landmarks.five_points()
+            pose, eyes_open, eyes = head_pose(landmarks.points), landmarks.eyes_open(), points[:2]
+        aligned = align_face(rgb, points)
+        report = assess(measure(aligned, eyes, pose, eyes_open, presence), self.quality_thresholds)
+        box = tuple(float(v) for v in found.box)
+        return Face(index, box, found.keypoints, found.score, report, aligned, landmarks, points)
 
     def embed(self, face: Face) -> Embedding:
         """The face's unit-length vector, tagged with ``model_id``."""

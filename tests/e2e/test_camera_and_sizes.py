@@ -76,6 +76,7 @@ def test_capture_at_800x480_and_one_landmark_state_for_both_panes(browser, camer
         page.locator("#comparator .photo").nth(i).wait_for(state="visible", timeout=10_000)
         overlays.nth(i).wait_for(state="visible", timeout=10_000)
     assert shown() == [True, True], "probe and candidate start alike"
+    shot(page, "1-comparator-landmarks-800x480")  # face-mesh points: eyes, nose tip, mouth corners, chin, brow
     page.click("#landmarks")
     assert shown() == [False, False] and page.get_attribute("#landmarks", "aria-pressed") == "false"
     page.click("#landmarks")

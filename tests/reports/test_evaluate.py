@@ -12,7 +12,7 @@ import pytest
 from device.audit import AuditLog
 from device.errors import UsageError
 from device.reports import evaluate, metrics
-from device.reports.dataset import Embedded
+from device.reports.dataset import Embedded, ProbeQuality
 from tests.gallery.conftest import repo_file
 
 # v = a*u + b*e_identity + c*f_image over orthonormal axes: a genuine pair scores a^2 + b^2, an
@@ -129,6 +129,29 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
         evaluate.run(synthetic(), line=0.4, target_fmr=2, top_k=5)
 
 
+def test_error_versus_discard_falls_when_the_low_quality_photos_are_the_failing_ones():
+    """Photos of the 2 weak identities (genuine 0.30, below the line 0.4) get low quality: discarding
+    them takes FNMR from 2 of 20 identities' pairs to 0. A quality that is noise shows no such fall."""
+    data = synthetic()
+    weak = np.isin(data.identity, [8, 9])
+    good_quality = np.where(weak, 20.0, 90.0)
+    noise = np.random.default_rng(1).permutation(np.linspace(10, 100, len(data.identity)))
+    data.probes = ProbeQuality(data.identity, data.vectors, {"unified": good_quality, "noise": noise}, weak)
+    points = metrics.edc(data.vectors, data.identity, good_quality, 0.4)
+    assert points[0] == (0.0, 0.1, 60)  # 6 of 60 genuine pairs below the line
+    assert points[1] == (0.1, 0.0, 54)  # 6 of 60 photos discarded: every error gone
+    summary = evaluate.run(data, line=0.4, target_fmr=0.01, top_k=3)["edc"]
+    assert summary["gate_discards"] == 0.1 and summary["false_non_matches"] == 6
+    assert "rough" in summary["note"]
+    noisy = summary["curves"]["noise"]
+    assert min(f for d, f, n in noisy if d <= 0.2) > 0.05  # discarding at random keeps the errors
+    lines = evaluate.describe_edc(summary)
+    assert lines[1] == "  unified: 0%: 0.1000 (60 pairs), 10%: 0.0000 (54 pairs)"
+    assert evaluate.plots({**evaluate.run(data, line=0.4, target_fmr=0.01, top_k=3)}, data)["edc.png"].startswith(
+        b"\x89PNG"
+    )
+
+
 @pytest.mark.slow
 def test_evaluate_command_on_the_real_photos(run_cli, tmp_path, key_file):
     photos = tmp_path / "photos"
@@ -156,7 +179,12 @@ def test_evaluate_command_on_the_real_photos(run_cli, tmp_path, key_file):
     assert summary["identification"]["rank_1"] == 1.0
     assert (out / "det.png").read_bytes().startswith(b"\x89PNG")
     # Only what it was asked to write, and nothing biometric in the summary.
-    assert sorted(p.name for p in out.iterdir()) == ["det.png", "scores.png", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["det.png", "edc.png", "scores.png", "summary.json"]
+    edc = summary["edc"]
+    assert edc["photos"] == 5 and edc["genuine_pairs"] == 3 and edc["gate_discards"] == 0.0
+    assert set(edc["curves"]) >= {"unified", "sharpness", "yaw_deg", "inter_eye_px"}
+    assert "error versus discard (FNMR at the line 0.400" in done.stdout
+    assert "nothing to lower, discarding cannot show a gain" in done.stdout
     assert "obama" not in (out / "summary.json").read_text()
     inside = run_cli("--data-dir", data, "evaluate", str(photos), "--out", str(photos / "o"), env=env)
     assert inside.returncode == 2 and "must not be inside the photo folder" in inside.stderr

@@ -27,7 +27,7 @@ def test_analyze_prints_faces_and_quality(config_file, capsys):
     assert main(["--config", str(config_file), "analyze", str(DATA / "obama.jpg")]) == 0
     out = capsys.readouterr().out
     assert "910x1137 JPEG, 1 face(s), largest first" in out
-    assert "face 0: box (359, 135)-(641, 418), confidence 0.91, quality PASS" in out
+    assert "face 0: box (359, 135)-(641, 418), confidence 0.91, quality PASS (" in out
 
 
 def test_analyze_json(config_file, capsys):
@@ -43,8 +43,10 @@ def test_analyze_json(config_file, capsys):
         "right_ear",
         "left_ear",
     }
-    assert face["quality"]["verdict"] == "pass"
-    assert {c["name"] for c in face["quality"]["components"]} >= {"sharpness", "inter_eye_px", "yaw_deg"}
+    assert set(face["landmarks"]) == {"right_eye", "left_eye", "nose_tip", "mouth_right", "mouth_left"}
+    assert face["quality"]["verdict"] == "pass" and 0 <= face["quality"]["unified"] <= 100
+    names = {c["name"] for c in face["quality"]["components"]}
+    assert names >= {"sharpness", "inter_eye_px", "yaw_deg", "pitch_deg", "eyes_open"}
     assert result["model_id"].startswith("sface-2021dec-fp16@")
 
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from device.errors import NoFaceError
-from device.vision.detect import anchor_centres, iou, letterbox, weighted_nms
+from device.vision import Recognizer
+from device.vision.detect import BlazeFaceDetector, anchor_centres, iou, letterbox, weighted_nms
 from tests.vision.conftest import encode, photo_bytes, photo_rgb
 
 
@@ -82,3 +83,52 @@ def test_no_face_is_a_clear_error_unless_allowed(recognizer):
     with pytest.raises(NoFaceError, match=r"no face found in the PNG image \(640x480\)"):
         recognizer.analyze(blank)
     assert recognizer.analyze(blank, require_face=False).faces == []
+
+
+def test_every_face_with_20_px_between_the_eyes_is_found_in_a_4000_px_group_photo(recognizer):
+    """The committed faces shrunk to 20 px between the eyes on a 4000x3000 canvas: the first pass
+    alone (192x192 of the whole picture) finds none; with the tiled pass every one is found, once."""
+    from tests.vision.conftest import PORTRAITS
+    from tests.vision.synthetic import group_photo
+
+    pictures = [photo_rgb(name) for name in PORTRAITS] * 3
+    eyes = [float(np.linalg.norm(np.subtract(*face_points(recognizer, rgb)[:2]))) for rgb in pictures[:5]] * 3
+    canvas, rects = group_photo(pictures, 4000, [20.0] * len(pictures), eyes)
+    assert recognizer.detector.tile_above == 1024
+    first_pass = recognizer.detector._run(*letterbox(canvas, recognizer.detector.size))
+    assert first_pass == []
+    faces = recognizer.analyze(encode(canvas, ".jpg", (cv2.IMWRITE_JPEG_QUALITY, 95))).faces
+    centres = [((f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2) for f in faces]
+    hits = [sum(x0 <= x <= x1 and y0 <= y <= y1 for x, y in centres) for x0, y0, x1, y1 in rects]
+    assert hits == [1] * len(rects) and len(faces) == len(rects)
+    # Each found face is usable downstream: landmarks and a measured distance between the eyes.
+    assert all(f.landmarks is not None and 15 < f.quality.component("inter_eye_px").value < 25 for f in faces)
+
+
+def test_the_tiled_pass_keeps_only_faces_the_mesh_confirms(recognizer):
+    """Small tiles at the detector's threshold also fire on face-like texture (two in obama.jpg's
+    suit and hands): the face-mesh model does not see a face there, so they are dropped."""
+    always = BlazeFaceDetector(recognizer.detector.model, tile_above=1024, portrait=0.0)
+    tiled = [d for d in always.detect(photo_rgb("obama.jpg")) if d.tiled]
+    assert tiled and all(recognizer.mesh.run(photo_rgb("obama.jpg"), d.box, d.keypoints)[0] is None for d in tiled)
+    tiling = Recognizer(always, recognizer.embedder, recognizer.max_pixels, recognizer.quality_thresholds,
+                        recognizer.mesh)  # fmt: skip
+    assert len(tiling.analyze(photo_bytes("obama.jpg")).faces) == 1
+
+
+def test_a_portrait_is_not_tiled(recognizer):
+    """obama.jpg (1137 px) is over tile_above, but its face spans a quarter of the picture."""
+    assert max(photo_rgb("obama.jpg").shape) > recognizer.detector.tile_above
+    assert recognizer.detector.portrait == 0.1
+    assert [d.tiled for d in recognizer.detector.detect(photo_rgb("obama.jpg"))] == [False]
+
+
+def face_points(recognizer, rgb):
+    return recognizer.analyze(encode(rgb)).faces[0].points
+
+
+def test_tile_origins_cover_the_picture_flush_to_its_end():
+    from device.vision.detect import _starts
+
+    assert _starts(150, 192, 153) == [0]
+    assert _starts(700, 192, 153) == [0, 153, 306, 459, 508]

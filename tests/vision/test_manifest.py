@@ -16,7 +16,7 @@ from tests.vision.conftest import vision_config
 
 def test_shipped_models_match_manifest_and_carry_their_licence():
     entries = load_manifest(SHIPPED_MANIFEST)
-    assert {e.role for e in entries} == {"detector", "embedder"}
+    assert {e.role for e in entries} == {"detector", "landmarks", "embedder"}
     for entry in entries:
         data = read_verified(entry)
         assert hashlib.sha256(data).hexdigest() == entry.sha256

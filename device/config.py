@@ -105,6 +105,10 @@ class VisionConfig(Section):
     threads: Annotated[int, Field(ge=1, le=16)] = 2
     # Refuse an image above this many pixels *before* decoding it (decompression bombs).
     max_pixels: Annotated[int, Field(ge=10_000, le=400_000_000)] = 50_000_000
+    # Images are decoded in this many child processes (device/vision/safe_decode.py), each given at
+    # most decode_timeout_s per image before it is killed and the image refused.
+    decode_workers: Annotated[int, Field(ge=1, le=8)] = 2
+    decode_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10.0
     # Model ids from the shipped manifest (device/vision/models/manifest.toml) or from an extra
     # manifest below: an agency drops in its own TFLite / Edge TPU model without code changes.
     detector: Annotated[str, Field(min_length=1)] = "blazeface-full-range-sparse"

@@ -281,9 +281,14 @@ class WorkflowConfig(Section):
     argon2_memory_kib: Annotated[int, Field(ge=8, le=1024 * 1024)] = 19_456
     argon2_iterations: Annotated[int, Field(ge=1, le=16)] = 2
     min_password_length: Annotated[int, Field(ge=8, le=256)] = 10
-    # Consecutive failed logins before the account is locked for lockout_minutes.
+    # Login throttling (device/workflow/throttle.py): after max_failed_logins failures of one account
+    # from one source (4x that from one source over all accounts) each further attempt waits twice
+    # as long as the last (1 s, 2 s, 4 s ...), at most login_delay_max_s: guessing is slowed, but
+    # nobody can lock an account out for longer than that. Failures are forgotten after
+    # login_forget_minutes without one.
     max_failed_logins: Annotated[int, Field(ge=1, le=100)] = 5
-    lockout_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    login_delay_max_s: Annotated[int, Field(ge=1, le=3600)] = 60
+    login_forget_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
     # A shared touchscreen left alone logs its user out.
     idle_timeout_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
     session_max_hours: Annotated[int, Field(ge=1, le=72)] = 12

@@ -72,7 +72,10 @@ def corpus() -> dict[str, bytes]:
         "apng-small": apng_oversized_frame(64, 64),
         "png-141-bytes": png_141_bytes(),
         "png-lying-chunk-length": PNG_SIGNATURE + ihdr(64, 64) + struct.pack(">I", 0xFFFFFFF0) + b"IDAT" + b"\0" * 40,
-        "png-bomb-header": PNG_SIGNATURE + ihdr(60_000, 60_000) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""),
+        "png-bomb-header": PNG_SIGNATURE
+        + ihdr(60_000, 60_000)
+        + chunk(b"IDAT", zlib.compress(b""))
+        + chunk(b"IEND", b""),
         "png-no-idat": PNG_SIGNATURE + ihdr(64, 64) + chunk(b"IEND", b""),
         "png-cut": good_png[: len(good_png) // 2],
         "png-garbage-idat": PNG_SIGNATURE + ihdr(64, 64) + chunk(b"IDAT", rng.randbytes(200)) + chunk(b"IEND", b""),

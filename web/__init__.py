@@ -24,6 +24,9 @@ def create_app(store, config, test_config: dict | None = None, appliance=None) -
     locked only the unlock screen is served (web/unlock.py).
     """
     app = Flask(__name__)
+    from web import requests
+
+    requests.install(app)  # uploads in memory, strict JSON
     app.config.update(
         FIELDFACE_STORE=store,
         FIELDFACE_CONFIG=config,

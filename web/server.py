@@ -48,6 +48,9 @@ def gunicorn_options(config: Config, bind: str) -> dict:
         "timeout": config.web.timeout_s,
         "graceful_timeout": 10,
         "accesslog": "-",
+        # The path only: query strings carry case numbers and search words (?case=, ?error=), and
+        # the referrer and user agent say nothing worth keeping.
+        "access_log_format": '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "fieldface-web",

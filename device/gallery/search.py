@@ -184,7 +184,8 @@ def search(gallery, probe: bytes, req: SearchRequest, actor, link=None) -> Searc
             if override:
                 details["quality_override"] = override[:200]
             drafts = [Draft("search", actor.name, actor.role, f"search:{search_id}", req.case, "ok", details)]
-            gallery.audit.append_in(conn, drafts + (link(conn, search_id) if link else []))
+            entry = gallery.audit.append_in(conn, drafts + (link(conn, search_id) if link else []))[0]
+            conn.execute("UPDATE searches SET audit_seq = ? WHERE id = ?", (entry.seq, search_id))  # audit verify
     return SearchResult(
         search_id, req.case, req.gallery, version, embedding.model_id, probe_sha,
         face.to_dict(), candidates, line, exact,

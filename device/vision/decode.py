@@ -147,9 +147,7 @@ def _png_chunks(data: bytes) -> None:
         (length,) = struct.unpack(">I", data[pos : pos + 4])
         kind = data[pos + 4 : pos + 8]
         if length > len(data) - pos - 12:
-            raise ImageError(
-                f"truncated or damaged PNG: a chunk declares {length} bytes, more than the file holds"
-            )
+            raise ImageError(f"truncated or damaged PNG: a chunk declares {length} bytes, more than the file holds")
         if kind in PNG_ANIMATION:
             raise ImageError("animated PNG is not supported: save one frame as a PNG or JPEG first")
         if not kind.isalpha():

@@ -34,7 +34,8 @@ def check_columns(conn, checker, page: int = 2000) -> None:
     after = -(2**62)
     while True:
         rows = conn.execute(
-            f"SELECT seq, body, {names} FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", (after, page)
+            f"SELECT seq, body, {names} FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?",  # noqa: S608 - constants
+            (after, page),
         ).fetchall()
         for seq, body, *values in rows:
             try:
@@ -61,13 +62,14 @@ def check_references(conn, checker, head_seq: int) -> None:
         if not _has_column(conn, table, "audit_seq"):
             continue
         rows = conn.execute(
-            f"SELECT t.id, t.audit_seq, {object_sql}, a.action, a.object FROM {table} t"
+            f"SELECT t.id, t.audit_seq, {object_sql}, a.action, a.object FROM {table} t"  # noqa: S608 - constants
             " LEFT JOIN audit_log a ON a.seq = t.audit_seq WHERE t.audit_seq IS NOT NULL ORDER BY t.audit_seq"
         ).fetchall()
         beyond = [(row_id, seq) for row_id, seq, *_ in rows if seq > head_seq]
         if beyond:
-            checker.problem("truncated", head_seq + 1, f"{len(beyond)} {what}(s) (first: {what} {beyond[0][0]}) "
-                            f"were recorded by entries up to {beyond[-1][1]}, but the log ends at {head_seq}")  # fmt: skip
+            first, last = beyond[0][0], beyond[-1][1]
+            message = f"{len(beyond)} {what}(s) (first: {what} {first}) were recorded by entries up to {last}"
+            checker.problem("truncated", head_seq + 1, f"{message}, but the log ends at {head_seq}")
         for row_id, seq, expected_object, entry_action, entry_object in rows:
             if seq > head_seq:
                 continue

@@ -142,7 +142,7 @@ def check_password(password: str, config, username: str = "", display_name: str 
     names = [n for n in {username, *display_name.lower().split()} if len(n) >= 3]
     from zxcvbn import zxcvbn  # imported on use: its word lists take ~0.2 s to load
 
-    verdict = zxcvbn(password[:100], user_inputs=names + [display_name.lower().replace(" ", "")])
+    verdict = zxcvbn(password[:100], user_inputs=[*names, display_name.lower().replace(" ", "")])
     if verdict["score"] < 3:
         advice = verdict["feedback"].get("warning") or "it is too easy to guess"
         raise UsageError(f"this password is too easy to guess ({advice.rstrip('.').lower()}): "

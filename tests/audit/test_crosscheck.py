@@ -17,7 +17,7 @@ def kinds(report):
 @pytest.mark.parametrize("column, value", [("actor", "mallory"), ("case_id", "C-999"), ("action", "login"),
                                            ("at", "2020-01-01T00:00:00.000Z"), ("outcome", "denied")])  # fmt: skip
 def test_a_summary_column_edited_beside_the_signed_body_is_named(filled, public_key, tamper, column, value):
-    tamper((f"UPDATE audit_log SET {column} = ? WHERE seq = 4", (value,)))
+    tamper((f"UPDATE audit_log SET {column} = ? WHERE seq = 4", (value,)))  # noqa: S608 - test's own names
     report = verify_store(filled, public_key)
     assert kinds(report) == [("edited", 4)]
     assert f"its {column} column says {value!r}" in report.problems[0].message
@@ -52,7 +52,8 @@ def test_a_tail_cut_with_its_checkpoints_is_named(enrolled, public_key, tamper, 
     with store.connection() as conn:
         last_enroll = conn.execute("SELECT max(audit_seq) FROM face_images").fetchone()[0]
     tamper(
-        f"DELETE FROM audit_log WHERE seq >= {last_enroll}", f"DELETE FROM audit_checkpoint WHERE seq >= {last_enroll}"
+        ("DELETE FROM audit_log WHERE seq >= ?", (last_enroll,)),
+        ("DELETE FROM audit_checkpoint WHERE seq >= ?", (last_enroll,)),
     )
     report = verify_store(enrolled, public_key)
     assert kinds(report) == [("truncated", last_enroll)]

@@ -88,3 +88,17 @@ def test_decoding_takes_no_lock_on_fd_2_in_this_process():
     with pytest.raises(ImageError, match="part of the image data is missing"):
         decode_image(photo_bytes("obama.jpg")[:100_000] + b"\xff\xd9", LIMIT)
     assert os.readlink("/proc/self/fd/2") == before
+
+
+def test_analyze_refuses_every_hostile_image_in_one_line(tmp_path, capsys):
+    from device.cli import main
+    from tests.vision.test_commands import INTERPRETER_CONFIG
+
+    config = tmp_path / "config.toml"
+    config.write_text(INTERPRETER_CONFIG)
+    for name, data in sorted(corpus().items()):
+        path = tmp_path / f"{name}.png"
+        path.write_bytes(data)
+        assert main(["--config", str(config), "analyze", str(path)]) == 2, name
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("fieldface: "), (name, err)

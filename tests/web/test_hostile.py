@@ -21,7 +21,8 @@ from web.server import gunicorn_options
 
 def start(client, probe: bytes, case: str = "C-1"):
     """Step 1 with ``probe``, the body encoded in memory (the test client would spool a big one to a file)."""
-    fields = {"case": case, "offense": "robbery", "purpose": "warrant 1", "csrf_token": token_from(client, "/cases/new"),
+    token = token_from(client, "/cases/new")
+    fields = {"case": case, "offense": "robbery", "purpose": "warrant 1", "csrf_token": token,
               "probe": FileStorage(io.BytesIO(probe), "probe.jpg", content_type="image/jpeg")}  # fmt: skip
     boundary, body = encode_multipart(fields)
     return client.post("/cases/new", data=body, content_type=f"multipart/form-data; boundary={boundary}")

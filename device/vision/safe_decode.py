@@ -7,11 +7,13 @@ left runs here, in a child process that
 
 * holds no key and no model (a fresh interpreter started with ``exec``, never a fork of us),
 * sets its own address-space limit (``RLIMIT_AS``) before each image to what that image can need
-  (12 bytes per declared pixel plus a margin over what the child used when idle), so a runaway
+  (12 bytes per declared pixel plus a margin over what the child has mapped already), so a runaway
   allocation fails inside the child instead of waking the out-of-memory killer,
 * must answer within ``timeout_s`` or is killed,
-* sends the RGB pixels back in a memfd (memory, never a file on disk) that we map copy-on-write:
-  one copy of the pixels in all, the cost measured by ``scripts/bench`` (``decode isolation``).
+* reads the image's bytes from, and writes its RGB pixels to, two memfds it shares with us (memory,
+  never a file on disk) that live as long as the child, so their pages are allocated once: the
+  cost over decoding in-process is a copy of the bytes in and of the pixels out, measured by
+  ``scripts/bench`` (``python -m device.vision.bench_decode``).
 
 A crash, a hang or a refused allocation becomes one ``ImageError`` ("this image could not be
 decoded safely: ..."); the child is replaced and the calling process lives on. Children are started
@@ -40,27 +42,63 @@ import numpy as np
 
 from device.errors import ImageError
 
-REQUEST = struct.Struct(">4sIIBQ")  # format, width, height, orientation, data length (+ 1 fd)
-PIXELS = struct.Struct(">II")  # height, width of the RGB result (+ 1 fd)
+REQUEST = struct.Struct(">4sIIBQ")  # format, width, height, orientation, data length
+PIXELS = struct.Struct(">II")  # height, width of the RGB result
 BYTES_PER_PIXEL = 12  # decoder output (<= 4) + RGB conversion (3) + orientation (3) + slack
 MARGIN = 64 << 20
 START_TIMEOUT_S = 60.0  # importing numpy + cv2 on a cold Raspberry Pi
 REFUSED = "this image could not be decoded safely"
 _ROOT = str(Path(__file__).resolve().parents[2])
-_CHILD = "import sys; from device.vision.safe_decode import child_main; child_main(int(sys.argv[1]))"
+_CHILD = "import sys; from device.vision.safe_decode import child_main; child_main(*map(int, sys.argv[1:]))"
+
+
+class _Shared:
+    """A memfd both sides map: grown when an image needs more, given back after a big one."""
+
+    KEEP = 64 << 20  # keep up to this much mapped between images (a 21-megapixel RGB image)
+
+    def __init__(self, name: str, fd: int | None = None) -> None:
+        self.fd = os.memfd_create(name) if fd is None else fd  # inheritable: passed to the child
+        self.map: mmap.mmap | None = None
+
+    def view(self, size: int, grow: bool) -> memoryview:
+        """The first ``size`` bytes, mapped shared; ``grow``: the owner sizes the file first."""
+        if grow and os.fstat(self.fd).st_size < size:
+            os.ftruncate(self.fd, size)
+        if self.map is None or len(self.map) < size:
+            if self.map is not None:
+                self.map.close()
+            self.map = mmap.mmap(self.fd, os.fstat(self.fd).st_size)
+        return memoryview(self.map)[:size]
+
+    def shrink(self) -> None:
+        if self.map is not None and len(self.map) > self.KEEP:
+            self.map.close()
+            self.map = None
+            os.ftruncate(self.fd, 0)
+
+    def close(self) -> None:
+        if self.map is not None:
+            self.map.close()
+        os.close(self.fd)
 
 
 class _Worker:
-    """One child process and our end of its socket."""
+    """One child process, our end of its socket, and the two memfds that carry bytes and pixels.
+
+    The memfds stay between images, so their pages are allocated once: what an image costs beyond
+    decoding in-process is one copy of its bytes in and one copy of its pixels out."""
 
     def __init__(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.data, self.pixels = _Shared("image-bytes"), _Shared("image-pixels")
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
+        fds = [theirs.fileno(), self.data.fd, self.pixels.fd]
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", _CHILD, str(theirs.fileno())],
-                pass_fds=[theirs.fileno()],
+                [sys.executable, "-c", _CHILD, *map(str, fds)],
+                pass_fds=fds,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -81,48 +119,51 @@ class _Worker:
             if self.sock.recv(16) != b"ready":
                 raise ImageError(f"{REFUSED}: the decoding process did not start")
             self.ready = True
-        fd = _memfd("probe", data)
+        size = header.width * header.height * 3  # the RGB result, whatever the orientation
+        self.data.view(len(data), grow=True)[:] = data
+        self.pixels.view(size, grow=True)
+        request = REQUEST.pack(header.format.encode().ljust(4), header.width, header.height,
+                               header.orientation, len(data))  # fmt: skip
         try:
-            request = REQUEST.pack(header.format.encode().ljust(4), header.width, header.height,
-                                   header.orientation, len(data))  # fmt: skip
             self.sock.settimeout(timeout_s)
-            socket.send_fds(self.sock, [request], [fd])
-            reply, fds, _flags, _addr = socket.recv_fds(self.sock, 4096, 1)
+            self.sock.send(request)
+            reply = self.sock.recv(4096)
         except TimeoutError:
             raise ImageError(f"{REFUSED}: decoding took longer than {timeout_s:g} s") from None
         except OSError:  # the child died before it read or answered (EPIPE, ECONNRESET)
-            reply, fds = b"", []
-        finally:
-            os.close(fd)
-        try:
-            if not reply:
-                raise ImageError(f"{REFUSED}: the decoder crashed")
-            if reply[:1] == b"E":
-                raise ImageError(reply[1:].decode("utf-8", "replace"))
-            if reply[:1] != b"K" or len(fds) != 1:
-                raise ImageError(f"{REFUSED}: the decoder answered nonsense")
-            height, width = PIXELS.unpack(reply[1:])
-            size = height * width * 3
-            if os.fstat(fds[0]).st_size != size or size == 0:
-                raise ImageError(f"{REFUSED}: the decoder answered nonsense")
-            # Copy-on-write: the caller may change its array; the memfd goes when the array does.
-            pixels = mmap.mmap(fds[0], size, access=mmap.ACCESS_COPY)
-            return np.frombuffer(pixels, np.uint8).reshape(height, width, 3)
-        finally:
-            for fd in fds:
-                os.close(fd)
+            reply = b""
+        if not reply:
+            raise ImageError(f"{REFUSED}: the decoder crashed")
+        if reply[:1] == b"E":
+            raise ImageError(reply[1:].decode("utf-8", "replace"))
+        if reply[:1] != b"K" or len(reply) != 1 + PIXELS.size:
+            raise ImageError(f"{REFUSED}: the decoder answered nonsense")
+        height, width = PIXELS.unpack(reply[1:])
+        if height * width * 3 != size:
+            raise ImageError(f"{REFUSED}: the decoder answered nonsense")
+        rgb = np.frombuffer(self.pixels.view(size, grow=False), np.uint8).reshape(height, width, 3).copy()
+        self.data.shrink()
+        self.pixels.shrink()
+        return rgb
 
     def close(self) -> None:
         self.sock.close()  # the child reads EOF and exits
         try:
             self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
-            self.kill()
+            self.proc.kill()
+            self.proc.wait()
+        self._release()
 
     def kill(self) -> None:
         self.sock.close()
         self.proc.kill()
         self.proc.wait()
+        self._release()
+
+    def _release(self) -> None:
+        self.data.close()
+        self.pixels.close()
 
 
 class DecodePool:
@@ -214,14 +255,6 @@ def _close_default() -> None:
         _pool.close()
 
 
-def _memfd(name: str, data) -> int:
-    fd = os.memfd_create(name, os.MFD_CLOEXEC)
-    view = memoryview(data).cast("B")
-    while view:
-        view = view[os.write(fd, view) :]
-    return fd
-
-
 # ---- the child -------------------------------------------------------------------------------
 
 
@@ -233,14 +266,16 @@ def _address_space() -> int:
     raise RuntimeError("no VmSize in /proc/self/status")
 
 
-def child_main(fd: int) -> None:
-    """Serve decode requests on socket ``fd`` until it closes; one image at a time."""
+def child_main(fd: int, data_fd: int, pixels_fd: int) -> None:
+    """Serve decode requests on socket ``fd`` until it closes; one image at a time. The image's
+    bytes are in memfd ``data_fd``; its RGB pixels go to memfd ``pixels_fd`` (sized by the parent)."""
     import cv2
 
     from device.vision.decode import ImageHeader, decode_pixels
 
     cv2.setNumThreads(1)  # no thread pool: fewer mappings, a predictable address space
     sock = socket.socket(fileno=fd)
+    data, pixels = _Shared("", data_fd), _Shared("", pixels_fd)
     err = os.memfd_create("decoder-stderr")  # native decoders' chatter, read after each image
     os.dup2(err, 2)
 
@@ -251,37 +286,36 @@ def child_main(fd: int) -> None:
         os.lseek(err, 0, os.SEEK_SET)
         return text.splitlines()
 
-    idle = _address_space()
     sock.sendall(b"ready")
     while True:
         try:
-            request, fds, _flags, _addr = socket.recv_fds(sock, 256, 1)
+            request = sock.recv(256)
         except OSError:
             return
         if not request:
             return
         fmt, width, height, orientation, length = REQUEST.unpack(request)
         header = ImageHeader(fmt.decode().strip(), width, height, orientation)
-        limit = idle + length + width * height * BYTES_PER_PIXEL + MARGIN
+        size = width * height * 3
         try:
-            data = mmap.mmap(fds[0], length, access=mmap.ACCESS_READ)
-            os.close(fds[0])
+            source = data.view(length, grow=False)
+            target = np.frombuffer(pixels.view(size, grow=False), np.uint8)
+            limit = _address_space() + width * height * BYTES_PER_PIXEL + MARGIN
             resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
             try:
-                rgb = decode_pixels(data, header, native_messages)
+                rgb = decode_pixels(source, header, native_messages)
             finally:
                 resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-            out = _memfd("pixels", np.ascontiguousarray(rgb))
+            target[:] = rgb.reshape(-1)
+            reply = b"K" + PIXELS.pack(rgb.shape[0], rgb.shape[1])
         except ImageError as exc:
-            sock.sendall(b"E" + str(exc).encode()[:3000])
-            continue
+            reply = b"E" + str(exc).encode()[:3000]
         except (MemoryError, cv2.error) as exc:
             ran_out = isinstance(exc, MemoryError) or "alloc" in str(exc).lower()
             why = "it needs more memory than its size allows" if ran_out else "the decoder failed"
-            sock.sendall(f"E{REFUSED}: {why}".encode())
-            continue
-        try:
-            socket.send_fds(sock, [b"K" + PIXELS.pack(rgb.shape[0], rgb.shape[1])], [out])
+            reply = f"E{REFUSED}: {why}".encode()
         finally:
-            os.close(out)
-            del rgb, data
+            source = target = rgb = None
+        data.shrink()
+        pixels.shrink()
+        sock.sendall(reply)

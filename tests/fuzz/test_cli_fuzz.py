@@ -77,7 +77,7 @@ def argv_for(parser: argparse.ArgumentParser, paths: list[str]):
                 "{}",
                 "[1]",
             ]
-        ),  # fmt: skip
+        ),
         st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20),
     )
     token = st.one_of(st.sampled_from(options or ["--x"]), values) if options else values

@@ -92,7 +92,9 @@ class _Worker:
     def __init__(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.data, self.pixels = _Shared("image-bytes"), _Shared("image-pixels")
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+        # One malloc arena: per-thread arenas reserve 64 MiB of address space each, which the
+        # child's RLIMIT_AS would have to leave room for.
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MALLOC_ARENA_MAX="1")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
         fds = [theirs.fileno(), self.data.fd, self.pixels.fd]
         try:
@@ -273,7 +275,10 @@ def child_main(fd: int, data_fd: int, pixels_fd: int) -> None:
 
     from device.vision.decode import ImageHeader, decode_pixels
 
-    cv2.setNumThreads(1)  # no thread pool: fewer mappings, a predictable address space
+    # OpenCV's thread pool (and its stacks) exists before the first limit is computed: one warm-up
+    # decode of a small picture, so the address space each image is limited against includes it.
+    warm = cv2.imencode(".jpg", np.zeros((1024, 1024, 3), np.uint8))[1]
+    cv2.cvtColor(cv2.imdecode(warm, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     sock = socket.socket(fileno=fd)
     data, pixels = _Shared("", data_fd), _Shared("", pixels_fd)
     err = os.memfd_create("decoder-stderr")  # native decoders' chatter, read after each image

@@ -1,7 +1,13 @@
 """Run the Flask app under gunicorn, in-process: one gthread worker, threads for requests.
 
-One worker because one process must own the camera and hold the models; the key is unlocked in
-the master before the worker forks, so the worker never asks for it and never touches key files.
+One worker, on purpose. A hostile image can no longer take it down (decoding runs in child
+processes, device/vision/safe_decode.py), so a second worker would buy CPU parallelism only, and
+cost: the camera has one owner (an exclusive lock: a preview or Capture routed to another worker
+would be refused), the workflow's cache of recent analyses is per process (step 2 would re-analyse
+in the other worker), and each worker holds its own models and gallery index. Measured (PSS, x86,
+demo gallery, after a login and a 3.3 MP probe): master 108 MiB, worker 220 MiB, its two decoding
+children 44 + 56 MiB; a million-vector index adds ~481 MiB per worker. The key is unlocked in the
+master before the worker forks, so the worker never asks for it and never touches key files.
 
 Under systemd (``Type=notify``, ``NotifyAccess=all``: the worker is a child of the main pid) the
 worker sends READY once the app is loaded (``post_worker_init`` runs after ``create_app``) *and*

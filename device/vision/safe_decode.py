@@ -49,7 +49,13 @@ MARGIN = 64 << 20
 START_TIMEOUT_S = 60.0  # importing numpy + cv2 on a cold Raspberry Pi
 REFUSED = "this image could not be decoded safely"
 _ROOT = str(Path(__file__).resolve().parents[2])
-_CHILD = "import sys; from device.vision.safe_decode import child_main; child_main(*map(int, sys.argv[1:]))"
+# The child imports decode.py and this module without device/vision/__init__.py (which pulls in the
+# recognizer, its runtime and the config's pydantic): 16 MiB less per child.
+_CHILD = (
+    "import sys, types; package = types.ModuleType('device.vision'); package.__path__ = [sys.argv[1]]; "
+    "sys.modules['device.vision'] = package; from device.vision.safe_decode import child_main; "
+    "child_main(*map(int, sys.argv[2:]))"
+)
 
 
 class _Shared:
@@ -99,7 +105,7 @@ class _Worker:
         fds = [theirs.fileno(), self.data.fd, self.pixels.fd]
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", _CHILD, *map(str, fds)],
+                [sys.executable, "-c", _CHILD, str(Path(__file__).parent), *map(str, fds)],
                 pass_fds=fds,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,

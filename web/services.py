@@ -66,9 +66,11 @@ def drop(app) -> None:
 
     The store's keys are wiped by the appliance; what is left here is the audit log's open
     (keyed) database connection, the gallery's in-memory indexes (embeddings of enrolled
-    people), the workflow's cache of recent analyses (face crops of case photos) and the camera.
+    people), the workflow's cache of recent analyses (face crops of case photos), the camera, and
+    the image-decoding children (their memfds hold the last photo's bytes and pixels).
     After the next unlock ``services()`` builds a fresh bundle and the camera reopens on demand.
     """
+    from device.vision import safe_decode
     from device.workflow.cases import forget_analyses
     from web.camera import close_camera
 
@@ -80,3 +82,4 @@ def drop(app) -> None:
         bundle.audit.close()
     forget_analyses()
     close_camera(app)
+    safe_decode.default_pool().close()  # started again by the next image

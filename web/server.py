@@ -120,5 +120,10 @@ def serve(store, config: Config, bind: str, appliance: service.Appliance | None 
     # is loaded or the store unlocked: it must not see the socket. Our worker hooks keep it.
     notify_env = {"NOTIFY_SOCKET": os.environ.pop("NOTIFY_SOCKET")} if "NOTIFY_SOCKET" in os.environ else {}
     options = {**gunicorn_options(config, bind), **lifecycle_hooks(appliance, config, notify_env)}
+    # The master decodes nothing from here on (`demo` enrolled its photos above): its decoding
+    # children would only cost memory, and the worker would inherit their sockets.
+    from device.vision import safe_decode
+
+    safe_decode.default_pool().close()
     _Gunicorn(lambda: create_app(None, config, appliance=appliance), options).run()
     return 0

@@ -1,8 +1,8 @@
 """Decode untrusted pixels in a small pool of child processes, so a decoder cannot take us down.
 
 An image from a user (a probe upload, a photo for ``analyze``) is hostile input to native code:
-OpenCV 4.11 segfaults on an animated PNG whose second frame is larger than the canvas, and a
-141-byte PNG can make it reserve 4 GiB. decode.py refuses what it can see in the header; what is
+an adversarial trial saw OpenCV 4.11 segfault on an animated PNG whose second frame is larger than
+the canvas, and a 141-byte PNG makes it reserve about 4 GiB (measured: 3.5 GiB resident). decode.py refuses what it can see in the header; what is
 left runs here, in a child process that
 
 * holds no key and no model (a fresh interpreter started with ``exec``, never a fork of us),
@@ -18,8 +18,8 @@ left runs here, in a child process that
 A crash, a hang or a refused allocation becomes one ``ImageError`` ("this image could not be
 decoded safely: ..."); the child is replaced and the calling process lives on. Children are started
 on first use (or by ``warm()``), reused for every image, and end when their socket closes (our
-exit, even a SIGKILL of ours, closes it). Each child is single-threaded, so it may point its own
-fd 2 at a memfd to read libjpeg's "premature end" warning without any process-wide lock.
+exit, even a SIGKILL of ours, closes it). Each child decodes one image at a time, so it may point
+its own fd 2 at a memfd to read libjpeg's "premature end" warning without any process-wide lock.
 
 Usage: ``configure(workers, timeout_s)`` once from the config (the web app and the CLI do), then
 ``decode_image`` in decode.py calls ``default_pool().decode(data, header)``.
@@ -77,11 +77,14 @@ class _Shared:
             self.map = mmap.mmap(self.fd, os.fstat(self.fd).st_size)
         return memoryview(self.map)[:size]
 
-    def shrink(self) -> None:
+    def shrink(self, owner: bool) -> None:
+        """After a big image: unmap; the ``owner`` (us, once the child has answered) also frees the
+        pages. The child only unmaps: truncating under our mapping would make our copy fault."""
         if self.map is not None and len(self.map) > self.KEEP:
             self.map.close()
             self.map = None
-            os.ftruncate(self.fd, 0)
+            if owner:
+                os.ftruncate(self.fd, 0)
 
     def close(self) -> None:
         if self.map is not None:
@@ -150,8 +153,8 @@ class _Worker:
         if height * width * 3 != size:
             raise ImageError(f"{REFUSED}: the decoder answered nonsense")
         rgb = np.frombuffer(self.pixels.view(size, grow=False), np.uint8).reshape(height, width, 3).copy()
-        self.data.shrink()
-        self.pixels.shrink()
+        self.data.shrink(owner=True)
+        self.pixels.shrink(owner=True)
         return rgb
 
     def close(self) -> None:
@@ -327,6 +330,6 @@ def child_main(fd: int, data_fd: int, pixels_fd: int) -> None:
             reply = f"E{REFUSED}: {why}".encode()
         finally:
             source = target = rgb = None
-        data.shrink()
-        pixels.shrink()
+        data.shrink(owner=False)
+        pixels.shrink(owner=False)
         sock.sendall(reply)

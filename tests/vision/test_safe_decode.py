@@ -102,3 +102,22 @@ def test_analyze_refuses_every_hostile_image_in_one_line(tmp_path, capsys):
         assert main(["--config", str(config), "analyze", str(path)]) == 2, name
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("fieldface: "), (name, err)
+
+
+def test_images_bigger_than_the_kept_buffers_decode_right_every_time():
+    """Over 64 MiB of pixels the memfds are given back after the image; the next one must still be right."""
+    import cv2
+    import numpy as np
+
+    big = np.zeros((4700, 5000, 3), np.uint8)  # 70.5 MB of RGB
+    big[::97, :, 1] = 200
+    data = cv2.imencode(".png", big)[1].tobytes()
+    pool = DecodePool(workers=1, timeout_s=60)
+    try:
+        for _ in range(2):
+            rgb = pool.decode(data, read_header(data))
+            assert rgb.shape == big.shape and (rgb[:, :, 1] == big[:, :, 1]).all()
+        small = photo_bytes("obama.jpg")
+        assert pool.decode(small, read_header(small)).shape == (1137, 910, 3)
+    finally:
+        pool.close()

@@ -2,8 +2,8 @@
 
 An image from a user (a probe upload, a photo for ``analyze``) is hostile input to native code:
 an adversarial trial saw OpenCV 4.11 segfault on an animated PNG whose second frame is larger than
-the canvas, and a 141-byte PNG makes it reserve about 4 GiB (measured: 3.5 GiB resident). decode.py refuses what it can see in the header; what is
-left runs here, in a child process that
+the canvas, and a 141-byte PNG makes it reserve about 4 GiB (measured: 3.5 GiB resident).
+decode.py refuses what it can see in the header; what is left runs here, in a child process that
 
 * holds no key and no model (a fresh interpreter started with ``exec``, never a fork of us),
 * sets its own address-space limit (``RLIMIT_AS``) before each image to what that image can need

@@ -108,6 +108,10 @@ class VisionConfig(Section):
     threads: Annotated[int, Field(ge=1, le=16)] = 2
     # Refuse an image above this many pixels *before* decoding it (decompression bombs).
     max_pixels: Annotated[int, Field(ge=10_000, le=400_000_000)] = 50_000_000
+    # Images are decoded in this many child processes (device/vision/safe_decode.py), each given at
+    # most decode_timeout_s per image before it is killed and the image refused.
+    decode_workers: Annotated[int, Field(ge=1, le=8)] = 2
+    decode_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10.0
     # Model ids from the shipped manifest (device/vision/models/manifest.toml) or from an extra
     # manifest below: an agency drops in its own TFLite / Edge TPU model without code changes.
     detector: Annotated[str, Field(min_length=1)] = "blazeface-full-range-sparse"
@@ -290,9 +294,14 @@ class WorkflowConfig(Section):
     argon2_memory_kib: Annotated[int, Field(ge=8, le=1024 * 1024)] = 19_456
     argon2_iterations: Annotated[int, Field(ge=1, le=16)] = 2
     min_password_length: Annotated[int, Field(ge=8, le=256)] = 10
-    # Consecutive failed logins before the account is locked for lockout_minutes.
+    # Login throttling (device/workflow/throttle.py): after max_failed_logins failures of one account
+    # from one source (4x that from one source over all accounts) each further attempt waits twice
+    # as long as the last (1 s, 2 s, 4 s ...), at most login_delay_max_s: guessing is slowed, but
+    # nobody can lock an account out for longer than that. Failures are forgotten after
+    # login_forget_minutes without one.
     max_failed_logins: Annotated[int, Field(ge=1, le=100)] = 5
-    lockout_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    login_delay_max_s: Annotated[int, Field(ge=1, le=3600)] = 60
+    login_forget_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
     # A shared touchscreen left alone logs its user out.
     idle_timeout_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
     session_max_hours: Annotated[int, Field(ge=1, le=72)] = 12

@@ -30,6 +30,9 @@ def create_app(store, config, test_config: dict | None = None, appliance=None) -
     # (services bundle, camera holder, background jobs) with the locks that guard it.
     app.extensions["fieldface"] = {}
     app.extensions["fieldface_locks"] = {name: threading.Lock() for name in ("services", "camera", "unlock")}
+    from web import requests
+
+    requests.install(app)  # uploads in memory, strict JSON
     app.config.update(
         FIELDFACE_STORE=store,
         FIELDFACE_CONFIG=config,
@@ -38,6 +41,10 @@ def create_app(store, config, test_config: dict | None = None, appliance=None) -
     )
     if test_config:
         app.config.update(test_config)
+    from device.vision import safe_decode
+
+    safe_decode.configure(config.vision.decode_workers, config.vision.decode_timeout_s)
+    safe_decode.default_pool().warm()
 
     from web import status
 

@@ -11,6 +11,7 @@ from flask import Blueprint, g, jsonify, request, url_for
 from device.errors import UsageError
 from device.gallery.records import list_subjects
 from web.auth import current_user, login_required, roles_required
+from web.requests import json_object, whole_number
 from web.services import services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -46,13 +47,10 @@ def case(exam_id: int):
 @bp.post("/searches")
 @login_required
 def start_search():
-    data = request.get_json(silent=True) or {}
-    try:
-        exam_id = int(data.get("case_id"))
-        face = data.get("face_index")
-        face = int(face) if face not in (None, "") else None
-    except (TypeError, ValueError):
-        raise UsageError("case_id (a number) is required; face_index is optional") from None
+    data = json_object()
+    exam_id = whole_number(data.get("case_id"), "case_id", 1)
+    face = data.get("face_index")
+    face = whole_number(face, "face_index", 0, 999) if face not in (None, "") else None
     result = wf().run_search(current_user(), exam_id, face)
     body = result.to_dict()
     body["next"] = url_for("review.analysis", exam_id=exam_id)
@@ -71,9 +69,11 @@ def subjects():
 def audit():
     try:
         after = int(request.args.get("after", 0))
-        limit = min(int(request.args.get("limit", 100)), 1000)
+        limit = int(request.args.get("limit", 100))
     except ValueError:
         raise UsageError("after and limit are numbers") from None
+    if after < 0 or not 1 <= limit <= 1000:
+        raise UsageError("after is 0 or more; limit is 1 to 1000")
     return jsonify(entries=[e.to_wire() for e in services().audit.entries(after, limit)])
 
 

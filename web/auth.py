@@ -140,9 +140,19 @@ def init_app(app) -> None:
 
 
 def _safe_next(target: str | None) -> str:
-    # Only a local path: never an open redirect to another site.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
+    # Only a local path: never an open redirect to another site. Browsers drop tab, CR and LF from
+    # a URL and read "\\" as "/", so "/\t/evil.example/" would become "//evil.example/": refuse any
+    # control character or backslash, and anything that parses with a scheme or a host.
+    if (
+        target
+        and len(target) <= 2000
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not any(ord(c) < 0x20 or ord(c) == 0x7F or c == "\\" for c in target)
+    ):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("cases.index")
 
 
@@ -156,7 +166,9 @@ def login():
 @bp.post("/login")
 def login_post():
     try:
-        token, _session = services().workflow.login(request.form.get("username", ""), request.form.get("password", ""))
+        token, _session = services().workflow.login(
+            request.form.get("username", ""), request.form.get("password", ""), request.remote_addr or "unknown"
+        )
     except AuthError as exc:
         return render_template("auth/login.html", error=str(exc), next=request.form.get("next", "")), 401
     g.new_session_token = token

@@ -15,8 +15,8 @@ def _get(summary: str, params: list | None = None) -> dict:
     return {"get": op}
 
 
-def _param(name: str, where: str = "query", kind: str = "integer") -> dict:
-    return {"name": name, "in": where, "required": where == "path", "schema": {"type": kind}}
+def _param(name: str, where: str = "query", kind: str = "integer", **bounds) -> dict:
+    return {"name": name, "in": where, "required": where == "path", "schema": {"type": kind, **bounds}}
 
 
 def document() -> dict:
@@ -58,7 +58,10 @@ def document() -> dict:
                                 "schema": {
                                     "type": "object",
                                     "required": ["case_id"],
-                                    "properties": {"case_id": {"type": "integer"}, "face_index": {"type": "integer"}},
+                                    "properties": {
+                                        "case_id": {"type": "integer", "minimum": 1},
+                                        "face_index": {"type": "integer", "minimum": 0, "maximum": 999},
+                                    },
                                 }
                             }
                         },
@@ -72,6 +75,9 @@ def document() -> dict:
                 }
             },
             "/api/v1/subjects": _get("gallery subjects (no images)", [_param("gallery", kind="string")]),
-            "/api/v1/audit": _get("audit entries after a sequence number", [_param("after"), _param("limit")]),
+            "/api/v1/audit": _get(
+                "audit entries after a sequence number",
+                [_param("after", minimum=0), _param("limit", minimum=1, maximum=1000)],
+            ),
         },
     }

@@ -1,7 +1,13 @@
 """Run the Flask app under gunicorn, in-process: one gthread worker, threads for requests.
 
-One worker because one process must own the camera and hold the models; the key is unlocked in
-the master before the worker forks, so the worker never asks for it and never touches key files.
+One worker, on purpose. A hostile image can no longer take it down (decoding runs in child
+processes, device/vision/safe_decode.py), so a second worker would buy CPU parallelism only, and
+cost: the camera has one owner (an exclusive lock: a preview or Capture routed to another worker
+would be refused), the workflow's cache of recent analyses is per process (step 2 would re-analyse
+in the other worker), and each worker holds its own models and gallery index. Measured (PSS, x86,
+demo gallery, after a login and a 3.3 MP probe): master 108 MiB, worker 220 MiB, its two decoding
+children 44 + 56 MiB; a million-vector index adds ~481 MiB per worker. The key is unlocked in the
+master before the worker forks, so the worker never asks for it and never touches key files.
 
 Under systemd (``Type=notify``, ``NotifyAccess=all``: the worker is a child of the main pid) the
 worker sends READY once the app is loaded (``post_worker_init`` runs after ``create_app``) *and*
@@ -48,6 +54,9 @@ def gunicorn_options(config: Config, bind: str) -> dict:
         "timeout": config.web.timeout_s,
         "graceful_timeout": 10,
         "accesslog": "-",
+        # The path only: query strings carry case numbers and search words (?case=, ?error=), and
+        # the referrer and user agent say nothing worth keeping.
+        "access_log_format": '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "fieldface-web",
@@ -125,5 +134,10 @@ def serve(store, config: Config, bind: str, appliance: service.Appliance | None 
             background.shutdown(app)
 
     options = {**gunicorn_options(config, bind), **hooks, "worker_exit": worker_exit}
+    # The master decodes nothing from here on (`demo` enrolled its photos above): its decoding
+    # children would only cost memory, and the worker would inherit their sockets.
+    from device.vision import safe_decode
+
+    safe_decode.default_pool().close()
     _Gunicorn(make_app, options).run()
     return 0

@@ -68,9 +68,11 @@ def drop(app) -> None:
 
     The store's keys are wiped by the appliance; what is left here is the audit log's open
     (keyed) database connection, the gallery's in-memory indexes (embeddings of enrolled
-    people), the workflow's cache of recent analyses (face crops of case photos) and the camera.
+    people), the workflow's cache of recent analyses (face crops of case photos), the camera, and
+    the image-decoding children (their memfds hold the last photo's bytes and pixels).
     After the next unlock ``services()`` builds a fresh bundle and the camera reopens on demand.
     """
+    from device.vision import safe_decode
     from web.camera import close_camera
 
     cache = app.extensions.setdefault("fieldface", {})
@@ -81,3 +83,4 @@ def drop(app) -> None:
         bundle.audit.close()
         bundle.workflow.forget_analyses()
     close_camera(app)
+    safe_decode.default_pool().close()  # started again by the next image

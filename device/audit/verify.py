@@ -222,4 +222,9 @@ def verify_store(log, public_key: Ed25519PublicKey, expect: tuple[int, str | Non
         checker.expect_at_least(seq, h, f"the receiver at {dest!r}")
     if expect is not None:
         checker.expect_at_least(expect[0], expect[1], "the expected head")
+    from device.audit import crosscheck  # the columns beside the body, the rows that cite entries
+
+    with log._store.connection() as conn:
+        crosscheck.check_columns(conn, checker)
+        crosscheck.check_references(conn, checker, checker.report.head_seq)
     return checker.finish()

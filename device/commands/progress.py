@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 import time
 
-from device.vision.native_stderr import stderr_is_ours
-
 
 class ProgressBar:
     def __init__(self, total: int, label: str, stream=None, width: int = 30):
@@ -19,9 +17,7 @@ class ProgressBar:
         self._last_decile = -1
 
     def update(self, done: int, note: str = "") -> None:
-        # Decodes on worker threads briefly capture fd 2 (device/vision/native_stderr.py).
-        with stderr_is_ours():
-            self._draw(done, note)
+        self._draw(done, note)
 
     def _draw(self, done: int, note: str) -> None:
         fraction = done / self.total if self.total else 1.0

@@ -209,10 +209,11 @@ def _enroll_one(gallery, conn, info, pending: _Pending, actor, force_reason, ind
         details = {"gallery": info.gallery, "sha256": sha, "quality": face.quality.verdict, "new_subject": created}
         if forced:
             details["forced"] = forced
-        gallery.audit.append_in(
+        (entry,) = gallery.audit.append_in(
             conn, [Draft("gallery.enroll", actor.name, actor.role, f"subject:{subject_id}/image:{image_id}",
                          details=details)]
         )  # fmt: skip
+        conn.execute("UPDATE face_images SET audit_seq = ? WHERE id = ?", (entry.seq, image_id))  # audit verify
     index = gallery.index(conn, gal.id) if index is None else index
     index.apply(conn, {embedding_id: embedding.vector}, [], version, persist=False)
     reason = f"forced: {forced}" if forced else ""

@@ -170,6 +170,11 @@ def search(
     return result, draft
 
 
+def cite_audit_entry(conn, search_id: int, seq: int) -> None:
+    """The search row names its audit entry, so ``audit verify`` notices a log cut below it."""
+    conn.execute("UPDATE searches SET audit_seq = ? WHERE id = ?", (seq, search_id))
+
+
 def refusal(req: SearchRequest, probe_sha: str, reasons: list[str], actor) -> Draft:
     """The audit entry of a search refused for quality (recorded even though nothing else is)."""
     details = {"offense": req.offense, "probe_sha256": probe_sha, "reason": "quality", "quality": reasons[:8]}

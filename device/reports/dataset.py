@@ -26,6 +26,7 @@ class Dataset:
     images: list[tuple[str, Path]]  # (identity, file), identities and files in sorted order
     subgroups: dict[str, dict[str, str]]  # identity -> {attribute: value}
     attributes: list[str]
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # refused before reading (symlinks)
 
 
 @dataclass
@@ -58,17 +59,31 @@ def read_dataset(folder: Path, subgroups_csv: Path | None = None) -> Dataset:
     folder = Path(folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: not a folder (expected one sub-folder of photos per identity)")
-    images = [
-        (person.name, path)
-        for person in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-        for path in sorted(person.iterdir())
-        if path.is_file() and path.suffix.lower() in SUFFIXES and not path.name.startswith(".")
-    ]
+    # Symbolic links are refused, not followed: one inside the chosen folder could lead anywhere
+    # (another identity's photos, the data dir). They are listed as skipped.
+    links = []
+    people = []
+    for person in sorted(p for p in folder.iterdir() if not p.name.startswith(".")):
+        if person.is_symlink():
+            links.append(person)
+        elif person.is_dir():
+            people.append(person)
+    images = []
+    for person in people:
+        for path in sorted(person.iterdir()):
+            if path.name.startswith(".") or path.suffix.lower() not in SUFFIXES:
+                continue
+            if path.is_symlink():
+                links.append(path)
+            elif path.is_file():
+                images.append((person.name, path))
+    why = "a symbolic link: refused, it could lead outside the folder"
+    skipped = [(str(p.relative_to(folder)), why) for p in links]
     identities = sorted({name for name, _ in images})
     if len(identities) < 2:
         raise UsageError(f"{folder}: found {len(identities)} identity folder(s) with photos; at least 2 are needed")
     groups, attributes = _read_subgroups(subgroups_csv, set(identities)) if subgroups_csv else ({}, [])
-    return Dataset(folder, images, groups, attributes)
+    return Dataset(folder, images, groups, attributes, skipped=skipped)
 
 
 def _read_subgroups(path: Path, identities: set[str]) -> tuple[dict[str, dict[str, str]], list[str]]:
@@ -106,7 +121,8 @@ def embed_dataset(dataset: Dataset, recognizer, policy, progress: Callable[[int]
     so the rates describe the searches the unit actually runs."""
     names = sorted({name for name, _ in dataset.images})
     index = {name: i for i, name in enumerate(names)}
-    ids, vectors, files, skipped, hashes = [], [], [], [], []
+    ids, vectors, files, hashes = [], [], [], []
+    skipped = list(dataset.skipped)  # the refused symbolic links
     quality: dict[str, int] = {}
     all_ids, all_vectors, all_scores, failing = [], [], [], []
     for done, (name, path) in enumerate(dataset.images, start=1):

@@ -31,11 +31,22 @@ def _rows(prefix: str, value: Any):
         yield section, item, "" if value is None else value
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): user names,
+# offence words and reasons reach the report, so such text cells get a leading apostrophe.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(report: dict) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["section", "item", "value"])
-    writer.writerows(_rows("", report))
+    writer.writerows([_cell(c) for c in row] for row in _rows("", report))
     return out.getvalue()
 
 

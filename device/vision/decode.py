@@ -6,6 +6,13 @@ decode to gigabytes), if it is CMYK or 12/16-bit (no faithful 8-bit RGB without 
 tone curve we would be guessing), or if it is cut short. PNG alpha is accepted only when every pixel
 is opaque: a transparent pixel's colour is undefined. EXIF orientation is read here and applied to
 the pixels, so every later stage sees the picture the way a person sees it.
+
+A PNG's chunk structure is walked before any decoder sees it: every declared chunk length must fit
+in the file (a 141-byte PNG whose random bytes declare a 4 GiB chunk made OpenCV reserve 4 GiB), and
+animated PNG (acTL/fcTL/fdAT) is refused (OpenCV 4.11's APNG reader segfaults on a frame larger than
+the canvas). The pixels themselves are decoded by OpenCV in a child process with a memory and time
+limit (device/vision/safe_decode.py): ``decode_image`` goes through that pool, ``decode_pixels`` is
+what runs inside the child.
 """
 
 from __future__ import annotations
@@ -17,7 +24,6 @@ import cv2
 import numpy as np
 
 from device.errors import ImageError
-from device.vision.native_stderr import native_stderr_to_log
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SOI = b"\xff\xd8\xff"
@@ -25,6 +31,8 @@ JPEG_SOI = b"\xff\xd8\xff"
 JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 JPEG_SOS, JPEG_EOI, JPEG_APP1 = 0xDA, b"\xff\xd9", 0xE1
 PNG_IEND = b"IEND\xaeB`\x82"
+# APNG's chunks: the animation control, frame control and frame data.
+PNG_ANIMATION = {b"acTL", b"fcTL", b"fdAT"}
 
 
 @dataclass(frozen=True)
@@ -130,8 +138,30 @@ def _png_header(data: bytes) -> ImageHeader:
     return ImageHeader("png", width, height)
 
 
-def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
-    """Bytes of a JPEG or PNG to an upright RGB image, or an ImageError saying why not."""
+def _png_chunks(data: bytes) -> None:
+    """Walk the chunks: each declared length must fit in the file, no animation, IHDR first, IEND last."""
+    pos, kinds = 8, []
+    while pos < len(data):
+        if pos + 12 > len(data):
+            raise ImageError("truncated PNG: the file ends inside a chunk header")
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        if length > len(data) - pos - 12:
+            raise ImageError(f"truncated or damaged PNG: a chunk declares {length} bytes, more than the file holds")
+        if kind in PNG_ANIMATION:
+            raise ImageError("animated PNG is not supported: save one frame as a PNG or JPEG first")
+        if not kind.isalpha():
+            raise ImageError("damaged PNG: a chunk has no valid type")
+        kinds.append(kind)
+        pos += 12 + length
+        if kind == b"IEND":
+            break
+    if kinds[:1] != [b"IHDR"] or b"IDAT" not in kinds or kinds[-1] != b"IEND":
+        raise ImageError("truncated or damaged PNG: the chunks are not IHDR ... IDAT ... IEND")
+
+
+def check_header(data: bytes, max_pixels: int) -> ImageHeader:
+    """Everything that can be known without decoding pixels: format, size limit, PNG structure."""
     header = read_header(data)
     if header.width <= 0 or header.height <= 0:
         raise ImageError(f"damaged image: it claims to be {header.width}x{header.height} pixels")
@@ -141,18 +171,37 @@ def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
             f"image too large: {header.width}x{header.height} = {pixels / 1e6:.1f} megapixels "
             f"(limit vision.max_pixels = {max_pixels / 1e6:.1f} megapixels)"
         )
+    if header.format == "png":
+        _png_chunks(data)
+    return header
+
+
+def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
+    """Bytes of a JPEG or PNG to an upright RGB image, or an ImageError saying why not.
+
+    The header checks run here; the pixels are decoded in a child process (safe_decode.py), so a
+    decoder crash, runaway allocation or hang is one ImageError and this process lives on."""
+    from device.vision.safe_decode import default_pool
+
+    header = check_header(data, max_pixels)
+    return DecodedImage(default_pool().decode(data, header), header)
+
+
+def decode_pixels(data: bytes, header: ImageHeader, native_messages) -> np.ndarray:
+    """The upright RGB pixels (in the decoding child); ``native_messages()`` returns what the
+    native decoder printed on fd 2 during the call."""
     # EXIF orientation is applied below, from our own reading of the tag, so that the result does
     # not depend on how a given OpenCV build treats it; PNG is read unchanged to see its alpha.
     flags = cv2.IMREAD_UNCHANGED if header.format == "png" else cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
-    with native_stderr_to_log("image decoder") as messages:
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    messages = native_messages()
     # libjpeg fills missing rows with grey and only says so on stderr; a face half made of
     # invented pixels must not be searched with. (Other libjpeg warnings are harmless.)
     if any("premature end" in line.lower() for line in messages):
         raise ImageError(f"truncated or damaged {header.format.upper()}: part of the image data is missing")
     if image is None or image.dtype != np.uint8 or image.shape[:2] != (header.height, header.width):
         raise ImageError(f"damaged {header.format.upper()}: the image data cannot be decoded")
-    return DecodedImage(_orient(_to_rgb(image), header.orientation), header)
+    return _orient(_to_rgb(image), header.orientation)
 
 
 def _to_rgb(image: np.ndarray) -> np.ndarray:

@@ -2,12 +2,12 @@
 
 libjpeg ("Premature end of JPEG file"), libpng and the TFLite runtime ("INFO: Created TensorFlow
 Lite XNNPACK delegate") write straight to fd 2, where Python's ``sys.stderr`` cannot intercept them.
-The CLI promises one line on stderr per failure, so their chatter goes to the debug log instead;
-decode.py also reads libjpeg's "premature end" warning from it to refuse a truncated JPEG.
+The CLI promises one line on stderr per failure, so their chatter goes to the debug log instead.
 
-The cost: fd 2 is process-wide, so while a block runs (a model load, or one image decode: a few
-milliseconds to ~0.2 s for a 24-megapixel JPEG) whatever another thread writes to fd 2 lands in the
-same capture and is logged at debug level too, and concurrent decodes take turns.
+Only model loads use this now (once per process, at start or after an unlock). Image decoding runs
+in child processes (safe_decode.py), each of which owns its fd 2 outright, so decodes no longer
+take turns on a process-wide lock and nothing a decode prints can swallow another thread's output.
+The lock below only keeps two model loads from restoring each other's copy of fd 2.
 """
 
 from __future__ import annotations
@@ -20,15 +20,8 @@ import threading
 
 logger = logging.getLogger(__name__)
 
-# fd 2 is process-wide: two threads redirecting it at once would restore each other's copies.
+# fd 2 is process-wide: two model loads redirecting it at once would restore each other's copies.
 _lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def stderr_is_ours():
-    """Hold fd 2 for a write of our own (a progress line) so no capture can swallow it."""
-    with _lock:
-        yield
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from device.audit import Draft
 from device.errors import StepError, UsageError
 from device.gallery import Actor, Probe, SearchRequest, SearchResult
 from device.gallery import scores as score_meaning
-from device.gallery.search import check_request, refusal
+from device.gallery.search import check_request, cite_audit_entry, refusal
 from device.workflow.cases import get, image_bytes, may_see_images, owned
 from device.workflow.probe import chosen_face
 from device.workflow.users import User, require_role, require_trained, utc
@@ -78,7 +78,8 @@ def run_search(wf, user: User, exam_id: int, face_index: int | None = None) -> S
                        "original_sha256": exam.probe_sha256}  # fmt: skip
             exam_draft = Draft("exam.search", user.username, "examiner", f"exam:{exam_id}", exam.case_id,
                                details=details)  # fmt: skip
-            wf.audit.append_in(conn, [search_draft, exam_draft])
+            search_entry, _ = wf.audit.append_in(conn, [search_draft, exam_draft])
+            cite_audit_entry(conn, result.search_id, search_entry.seq)
     return result
 
 

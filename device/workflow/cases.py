@@ -179,8 +179,9 @@ def start(wf, user: User, case: str, offense: str, purpose: str, probe: bytes, s
         ).lastrowid
         details = {"offense": req.offense, "purpose": req.purpose[:200], "probe_sha256": sha,
                    "faces": len(analysis.faces), "probe_source": source[:100]}  # fmt: skip
-        wf.audit.append_in(conn, [Draft("exam.start", user.username, "examiner", f"exam:{exam_id}", req.case,
-                                        details=details)])  # fmt: skip
+        (entry,) = wf.audit.append_in(conn, [Draft("exam.start", user.username, "examiner", f"exam:{exam_id}",
+                                                   req.case, details=details)])  # fmt: skip
+        conn.execute("UPDATE examinations SET audit_seq = ? WHERE id = ?", (entry.seq, exam_id))  # audit verify
         return get(conn, exam_id)
 
 

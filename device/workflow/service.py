@@ -70,8 +70,8 @@ class Workflow:
         with self.store.connection() as conn:
             return users.list_users(conn)
 
-    def login(self, username, password):
-        return sessions.login(self.store, self.audit, self.config, username, password, self.now())
+    def login(self, username, password, source="local"):
+        return sessions.login(self.store, self.audit, self.config, username, password, self.now(), source)
 
     def resume(self, token):
         return sessions.resume(self.store, self.config, token, self.now())

@@ -1,8 +1,8 @@
 """Logins, lockout, sessions with an idle timeout, and one-time form tokens (CSRF and replay).
 
-* A login checks the Argon2id hash; ``workflow.max_failed_logins`` consecutive failures lock the
-  account for ``workflow.lockout_minutes`` (a correct password during the lockout is refused too).
-  An unknown name costs the same hash check, so timing does not tell which names exist.
+* A login checks the Argon2id hash after throttle.py has counted the try (in the transaction that
+  checks the count): repeated failures slow guessing down per account and source, and an unknown
+  name is answered, timed and throttled exactly like a real one.
 * A session is a random token in a cookie; the store keeps only its SHA-256. It ends after
   ``idle_timeout_minutes`` without a request, after ``session_max_hours`` in any case, at logout,
   and when the account is disabled or its password changed.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from device.audit import Draft
 from device.errors import AuthError, NotAllowedError
+from device.workflow import throttle
 from device.workflow.users import USERNAME, User, get_user, hasher, parse_utc, utc
 
 # Refresh last_seen at most this often: a page view need not be a disk write.
@@ -50,50 +52,42 @@ def _dummy_hash(config) -> str:
     return _DUMMY_HASH[key]
 
 
-def login(store, audit, config, username: str, password: str, now: datetime) -> tuple[str, Session]:
-    """``(cookie token, session)``, or AuthError with a message fit to show."""
+def login(store, audit, config, username: str, password: str, now: datetime,
+          source: str = "local") -> tuple[str, Session]:  # fmt: skip
+    """``(cookie token, session)``, or AuthError with a message fit to show. ``source`` says where
+    the attempt comes from (the client address for the web, "console" for the CLI)."""
     username = (username or "").strip().lower()
-    wf = config.workflow
-    ph = hasher(config)
-    with store.connection() as conn:
-        row = conn.execute(
-            "SELECT id, password_hash, active, failed_logins, locked_until FROM users WHERE username = ?",
-            (username,),
-        ).fetchone()
+    source = (source or "unknown")[:64]
     named = username if USERNAME.match(username) else "(invalid name)"
-    if row is None:
-        try:  # the same work as for a real account
-            ph.verify(_dummy_hash(config), password or "")
-        except (VerificationError, InvalidHashError):
-            pass
-        audit.record("login.failed", actor="anonymous", role="none", outcome="denied",
-                     details={"username": named, "reason": "unknown user"})  # fmt: skip
-        raise AuthError("wrong username or password")
-    user_id, password_hash, active, failed, locked_until = row
-    if locked_until and parse_utc(locked_until) > now:
-        audit.record("login.failed", actor=username, role="none", outcome="denied", details={"reason": "locked out"})
-        raise AuthError(f"this account is locked after {wf.max_failed_logins} failed logins; "
-                        f"try again after {locked_until[11:16]} UTC or ask a supervisor")  # fmt: skip
-    try:
-        ph.verify(password_hash, password or "")
-        ok = True
+    ph = hasher(config)
+    # The try is counted before the password is checked, in the transaction that checks the count.
+    with store.connection() as conn, store.transaction(conn):
+        wait, started = throttle.reserve(conn, config, username, source, now)
+        row = conn.execute("SELECT id, password_hash, active FROM users WHERE username = ?", (username,)).fetchone()
+        drafts = []
+        if wait:
+            drafts.append(Draft("login.failed", "anonymous", "none", outcome="denied",
+                                details={"username": named, "reason": "throttled", "source": source}))  # fmt: skip
+        elif started:
+            drafts.append(Draft("login.lockout", "anonymous", "none", outcome="denied",
+                                details={"username": named, "source": source, "slowed_down": True}))  # fmt: skip
+        if drafts:
+            audit.append_in(conn, drafts)
+    if wait:
+        raise AuthError(f"too many failed logins: wait {math.ceil(wait)} s before trying again")
+    try:  # an unknown name costs the same hash check as a real one
+        ph.verify(row[1] if row else _dummy_hash(config), password or "")
+        ok = row is not None
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
-        failed += 1
-        locks = failed >= wf.max_failed_logins
-        until = utc(now + timedelta(minutes=wf.lockout_minutes)) if locks else None
-        with store.connection() as conn, store.transaction(conn):
-            conn.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?",
-                         (0 if locks else failed, until, user_id))  # fmt: skip
-            drafts = [Draft("login.failed", username, "none", outcome="denied",
-                            details={"reason": "wrong password", "consecutive": failed})]  # fmt: skip
-            if locks:
-                drafts.append(Draft("login.lockout", username, "none", outcome="denied", details={"until": until}))
-            audit.append_in(conn, drafts)
-        if locks:
-            raise AuthError(f"too many failed logins: this account is locked for {wf.lockout_minutes} minutes")
+        reason = "wrong password" if row else "unknown user"
+        audit.record("login.failed", actor="anonymous", role="none", outcome="denied",
+                     details={"username": named, "reason": reason, "source": source})  # fmt: skip
         raise AuthError("wrong username or password")
+    user_id, password_hash, active = row
+    with store.connection() as conn, store.transaction(conn):
+        throttle.succeeded(conn, config, username, source)
     if not active:
         audit.record("login.failed", actor=username, role="none", outcome="denied", details={"reason": "disabled"})
         raise AuthError("this account is disabled; ask a supervisor")
@@ -101,7 +95,6 @@ def login(store, audit, config, username: str, password: str, now: datetime) -> 
     with store.connection() as conn, store.transaction(conn):
         if ph.check_needs_rehash(password_hash):
             conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (ph.hash(password), user_id))
-        conn.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", (user_id,))
         session_id = conn.execute(
             "INSERT INTO sessions(token_hash, user_id, form_secret, created_at, last_seen) VALUES (?, ?, ?, ?, ?)",
             (_token_hash(token), user_id, secrets.token_hex(32), utc(now), utc(now)),

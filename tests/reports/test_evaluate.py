@@ -188,3 +188,20 @@ def test_evaluate_command_on_the_real_photos(run_cli, tmp_path, key_file):
     assert "obama" not in (out / "summary.json").read_text()
     inside = run_cli("--data-dir", data, "evaluate", str(photos), "--out", str(photos / "o"), env=env)
     assert inside.returncode == 2 and "must not be inside the photo folder" in inside.stderr
+
+
+def test_symbolic_links_inside_the_folder_are_refused_not_followed(tmp_path):
+    """Issue 12: links inside the chosen folder led to photos outside it."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copy(repo_file("obama.jpg"), outside / "secret.jpg")
+    photos = tmp_path / "photos"
+    for name in ("a", "b"):
+        (photos / name).mkdir(parents=True)
+        shutil.copy(repo_file("biden.jpg"), photos / name / "x.jpg")
+    (photos / "a" / "link.jpg").symlink_to(outside / "secret.jpg")
+    (photos / "c").symlink_to(outside)
+    data = evaluate.read_dataset(photos)
+    assert [str(p.relative_to(photos)) for _, p in data.images] == ["a/x.jpg", "b/x.jpg"]
+    assert sorted(path for path, _ in data.skipped) == ["a/link.jpg", "c"]
+    assert all("symbolic link" in why for _, why in data.skipped)

@@ -196,3 +196,11 @@ def test_real_recorders_feed_the_report(store, recognizer):
                                  "images_deleted": 1, "legal_holds_set": 0, "legal_holds_lifted": 0}  # fmt: skip
     # Steps of the workflow the report does not count as such (the search itself is counted once).
     assert report["not_counted"] == {"exam.start": 2, "exam.search": 1, "user.create": 5}
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_defused():
+    """Issue 12: text from users (names, reasons, offence words) reached the CSV as formulas."""
+    report = {"policy": {"changes": ['=HYPERLINK("http://evil")', "+cmd", "@SUM(A1)", "plain"]}, "delta": -1.5}
+    rows = list(csv.reader(io.StringIO(render.to_csv(report))))
+    values = [row[2] for row in rows[1:]]
+    assert values == ['\'=HYPERLINK("http://evil")', "'+cmd", "'@SUM(A1)", "plain", "-1.5"]  # numbers stay numbers

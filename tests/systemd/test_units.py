@@ -99,6 +99,12 @@ def test_hardening_that_the_issue_names(unit):
         assert "Type=notify" in text and re.search(r"^WatchdogSec=\d+$", text, re.M)
 
 
+def test_the_web_units_tmp_is_in_memory():
+    """Issue 12: uploads stay in memory; /tmp a tmpfs is the second line."""
+    text = (UNITS_DIR / "fieldface-web.service").read_text()
+    assert re.search(r"^TemporaryFileSystem=/tmp:\S*size=\d+M", text, re.M)
+
+
 def test_sysusers_and_tmpfiles_in_a_temp_root(tmp_path):
     (tmp_path / "etc").mkdir()
     subprocess.run(["systemd-sysusers", f"--root={tmp_path}", str(UNITS_DIR / "sysusers.d/fieldface.conf")],

@@ -8,22 +8,6 @@ from device.errors import AuthError, NotAllowedError, UsageError
 from tests.workflow.conftest import NEXT_YEAR, PASSWORD
 
 
-def test_lockout_after_repeated_failures_refuses_even_the_right_password(wf, people, clock):
-    for _ in range(4):
-        with pytest.raises(AuthError, match="wrong username or password"):
-            wf.login("exa", "not the password")
-    with pytest.raises(AuthError, match="locked for 15 minutes"):
-        wf.login("exa", "still not it")
-    with pytest.raises(AuthError, match="locked"):
-        wf.login("exa", PASSWORD)
-    clock.advance(minutes=16)
-    _token, session = wf.login("exa", PASSWORD)
-    assert session.user.username == "exa"
-    with wf.store.connection() as conn:
-        actions = [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE action LIKE 'login%' ORDER BY seq")]
-    assert actions.count("login.lockout") == 1 and actions[-1] == "login"
-
-
 def test_unknown_user_and_disabled_account(wf, people):
     with pytest.raises(AuthError, match="wrong username or password"):
         wf.login("nobody", PASSWORD)

@@ -33,7 +33,7 @@ def unit(tmp_path, key_file, run_cli):
 def add_examiner(unit, tmp_path, login="exa") -> list[str]:
     """A trained examiner account made with ``fieldface user add``; returns the --user options."""
     password = tmp_path / f"{login}.pw"
-    password.write_text("examiner password 1\n")
+    password.write_text("quiet harbour lantern 7\n")
     until = (date.today() + timedelta(days=300)).isoformat()
     made = unit("user", "add", login, "--role", "examiner", "--training-valid-until", until,
                 "--password-file", str(password))  # fmt: skip

@@ -137,6 +137,13 @@ def cmd_verify(ctx, args) -> int:
     return 0
 
 
+def cmd_receive(ctx, args) -> int:
+    """``fieldface audit receive``: the MQTT door into the same store."""
+    from device.central.mqtt import run_receiver
+
+    return run_receiver(ctx.config.receiver, open_central(ctx, args), once_idle=args.idle if args.once else None)
+
+
 def cmd_recovery(ctx, args) -> int:
     from device.central.verifier import Verifier
 

@@ -93,9 +93,12 @@ def run_receiver(
     once_idle: float | None = None,
     stop: threading.Event | None = None,
     ready: threading.Event | None = None,
+    persistent: bool | None = None,
 ) -> int:
     """Receive into ``store`` until stopped; with ``once_idle``, until that long without a message.
-    ``ready`` is set once the subscriptions are in place (the broker queues for us from then on)."""
+    ``ready`` is set once the subscriptions are in place (the broker queues for us from then on).
+    ``persistent``: a session that outlives the connection; default: only without a share group
+    (scripts/bench_central.py sets it to measure the alternative)."""
     from device.sync.mqtt import connect_async, make_client
 
     stop = stop or threading.Event()
@@ -140,7 +143,7 @@ def run_receiver(
     client.on_connect = on_connect
     client.on_message = on_message
     client.on_subscribe = on_subscribe
-    connect_async(client, cfg.broker, persistent=not cfg.share_group)
+    connect_async(client, cfg.broker, persistent=not cfg.share_group if persistent is None else persistent)
     client.loop_start()
     lifecycle.ready("receiving audit batches")
     try:

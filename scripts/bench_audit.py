@@ -25,12 +25,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from device.audit import AuditLog, Draft  # noqa: E402
-from device.config import validate_config  # noqa: E402
-from device.keys import MasterSecret  # noqa: E402
-from device.store import init_data_dir  # noqa: E402
 from device.audit.card import make_card  # noqa: E402
 from device.central.mqtt import run_receiver  # noqa: E402
 from device.central.store import CentralStore, SqliteBackend  # noqa: E402
+from device.config import validate_config  # noqa: E402
+from device.keys import MasterSecret  # noqa: E402
+from device.store import init_data_dir  # noqa: E402
 from device.sync.service import run_publisher  # noqa: E402
 from tests.conftest import FAST_KEYS  # noqa: E402
 from tests.sync.broker import Broker  # noqa: E402

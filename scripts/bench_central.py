@@ -64,8 +64,14 @@ class Site:
         if who not in self.certs:
             self.certs[who] = self.ca.issue(who)
         cert, key = self.certs[who]
-        return {"host": "127.0.0.1", "port": self.broker.port, "ca_file": str(self.ca.ca_file),
-                "cert_file": str(cert), "key_file": str(key), **extra}  # fmt: skip
+        return {
+            "host": "127.0.0.1",
+            "port": self.broker.port,
+            "ca_file": str(self.ca.ca_file),
+            "cert_file": str(cert),
+            "key_file": str(key),
+            **extra,
+        }
 
     def close(self) -> None:
         self.broker.stop()
@@ -87,8 +93,13 @@ def drain_once(site: Site, root: Path, unit: str, entries: int, max_s: float) ->
     log = new_log(root, f"unit-{unit}", unit)
     store = CentralStore(SqliteBackend(root / f"central-{unit}" / "central.db"), create=True)
     store.add_unit(unit, unit, make_card(log, unit)["audit_key"], "{}", "bench")
-    cfg = validate_config({"keys": FAST_KEYS, "sync": {"broker": site.broker_cfg(unit, reconnect_max_s=max_s)},
-                           "receiver": {"broker": site.broker_cfg(RECEIVERS[0]), "client_id": f"rx-{unit}"}})  # fmt: skip
+    cfg = validate_config(
+        {
+            "keys": FAST_KEYS,
+            "sync": {"broker": site.broker_cfg(unit, reconnect_max_s=max_s)},
+            "receiver": {"broker": site.broker_cfg(RECEIVERS[0]), "client_id": f"rx-{unit}"},
+        }
+    )
     fill_fast(log, entries)
     stop, ready = threading.Event(), threading.Event()
     rx = threading.Thread(target=run_receiver, args=(cfg.receiver, store), kwargs={"stop": stop, "ready": ready})
@@ -126,9 +137,11 @@ def drain_once(site: Site, root: Path, unit: str, entries: int, max_s: float) ->
     pub.stop()
     stop.set()
     rx.join(30)
-    print(f"  reconnect_max_s {max_s:>5.0f}: reconnected after {t_connect:6.1f} s (connected={connected}), "
-          f"{pub.acked} of {entries} acked {elapsed:6.1f} s after the broker came back "
-          f"(transfer {elapsed - t_connect:.1f} s)")  # fmt: skip
+    print(
+        f"  reconnect_max_s {max_s:>5.0f}: reconnected after {t_connect:6.1f} s (connected={connected}), "
+        f"{pub.acked} of {entries} acked {elapsed:6.1f} s after the broker came back "
+        f"(transfer {elapsed - t_connect:.1f} s)"
+    )
     log.close()
     return elapsed
 
@@ -141,8 +154,10 @@ def drain(args) -> None:
         root = Path(tmp)
         site = Site(root)
         try:
-            print(f"drain after an outage: {args.entries} entries queued, back-off at its maximum, broker back "
-                  "right after a failed attempt (worst case)")  # fmt: skip
+            print(
+                f"drain after an outage: {args.entries} entries queued, back-off at its maximum, broker back "
+                "right after a failed attempt (worst case)"
+            )
             before = drain_once(site, root, "unit-old", args.entries, args.before_max)
             after = drain_once(site, root, "unit-new", args.entries, new_max)
             print(f"  before {before:.1f} s, after {after:.1f} s")
@@ -163,7 +178,6 @@ def receiver_main(argv) -> int:
 
 
 def share(args) -> None:
-    import json
 
     from tests.sync.postgres import Postgres, postgres_bin
 
@@ -176,8 +190,10 @@ def share(args) -> None:
         pg = Postgres(bindir)
         pg.start()
         try:
-            print(f"two receivers in one share group, {args.units} units, {args.entries} entries each per phase; "
-                  "rate = entries acked end to end per second")  # fmt: skip
+            print(
+                f"two receivers in one share group, {args.units} units, {args.entries} entries each per phase; "
+                "rate = entries acked end to end per second"
+            )
             results = {}
             for mode in ("persistent", "clean"):
                 results[mode] = share_once(site, root, pg, mode, args)
@@ -208,12 +224,19 @@ def share_once(site: Site, root: Path, pg, mode: str, args) -> tuple[float, floa
     store.close()
     procs = []
     for n, name in enumerate(RECEIVERS):
-        cfg = {"keys": FAST_KEYS, "receiver": {"broker": site.broker_cfg(name), "client_id": f"{mode}-{name}",
-                                               "share_group": f"g-{mode}"}}  # fmt: skip
+        cfg = {
+            "keys": FAST_KEYS,
+            "receiver": {"broker": site.broker_cfg(name), "client_id": f"{mode}-{name}", "share_group": f"g-{mode}"},
+        }
         path = root / f"rx-{mode}-{n}.json"
         path.write_text(json.dumps(cfg))
-        procs.append(subprocess.Popen([sys.executable, __file__, "_receiver", str(path), dsn, mode],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, __file__, "_receiver", str(path), dsn, mode],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
     time.sleep(3)  # both subscribed
     pubs, stop = [], threading.Event()
     for log in logs:

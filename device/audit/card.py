@@ -22,8 +22,13 @@ FIELDS = ("format", "unit", "name", "audit_key", "created_at")
 
 
 def make_card(log, name: str) -> dict:
-    card = {"format": CARD_FORMAT, "unit": log.device_id, "name": name,
-            "audit_key": f"ed25519:{log.signer.public_key_hex}", "created_at": SystemClock().utc()}  # fmt: skip
+    card = {
+        "format": CARD_FORMAT,
+        "unit": log.device_id,
+        "name": name,
+        "audit_key": f"ed25519:{log.signer.public_key_hex}",
+        "created_at": SystemClock().utc(),
+    }
     card["sig"] = log.signer.sign(CARD_DOMAIN + canonical(card))
     return card
 

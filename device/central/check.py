@@ -33,13 +33,17 @@ def verify_central(store: CentralStore) -> dict[str, dict]:
             if ep.parent is not None:
                 linked = _lineage_hash(store, unit, epochs, ep.parent, ep.start_seq - 1)
                 if linked != ep.start_prev:
-                    problems.append(f"{where}: its first entry {ep.start_seq} does not link to entry "
-                                    f"{ep.start_seq - 1} of epoch {ep.parent}")  # fmt: skip
+                    problems.append(
+                        f"{where}: its first entry {ep.start_seq} does not link to entry "
+                        f"{ep.start_seq - 1} of epoch {ep.parent}"
+                    )
                 start_hash = ep.start_prev
                 parent_head = heads.get(ep.parent, (0, "", ""))[0]
                 if ep.lost_from is not None and (ep.lost_from, ep.lost_to) != (ep.start_seq, parent_head):
-                    problems.append(f"{where}: the recorded lost range {ep.lost_from}..{ep.lost_to} is not "
-                                    f"{ep.start_seq}..{parent_head}")  # fmt: skip
+                    problems.append(
+                        f"{where}: the recorded lost range {ep.lost_from}..{ep.lost_to} is not "
+                        f"{ep.start_seq}..{parent_head}"
+                    )
             checker = ChainChecker(unit, key, start_seq, start_hash)
             first = True
             for seq, hash_hex, body in store.iter_rows(unit, number):
@@ -73,8 +77,9 @@ def _lineage_hash(store, unit, epochs, top: int, seq: int) -> str | None:
     while number is not None:
         ep = epochs[number]
         if seq >= ep.start_seq:
-            rows = store.query("SELECT hash FROM audit_entries WHERE unit = ? AND epoch = ? AND seq = ?",
-                               (unit, number, seq))  # fmt: skip
+            rows = store.query(
+                "SELECT hash FROM audit_entries WHERE unit = ? AND epoch = ? AND seq = ?", (unit, number, seq)
+            )
             return rows[0][0] if rows else None
         number = ep.parent
     return None

@@ -79,8 +79,9 @@ def cmd_unit_add(ctx, args) -> int:
     card = read_card(text)
     store = open_central(ctx, args)
     try:
-        store.add_unit(card["unit"], card["name"], card["audit_key"], json.dumps(card, sort_keys=True),
-                       f"os:{getpass.getuser()}")  # fmt: skip
+        store.add_unit(
+            card["unit"], card["name"], card["audit_key"], json.dumps(card, sort_keys=True), f"os:{getpass.getuser()}"
+        )
     finally:
         store.close()
     print(f"registered unit {card['unit']} ({card['name']}), audit key {card['audit_key']}")
@@ -112,8 +113,10 @@ def cmd_receive_file(ctx, args) -> int:
     print(f"{args.file}: unit {unit}: {outcome.stored} new entries stored, verified head {outcome.head_seq}{epoch}")
     if outcome.new_epoch is not None and outcome.new_epoch.lost_from is not None:
         e = outcome.new_epoch
-        print(f"  restored unit: entries {e.lost_from}..{e.lost_to} were lost on it (kept here); hand them back with "
-              f"'fieldface central recovery {unit} -o FILE' and 'fieldface audit recover FILE' on the unit")  # fmt: skip
+        print(
+            f"  restored unit: entries {e.lost_from}..{e.lost_to} were lost on it (kept here); hand them back with "
+            f"'fieldface central recovery {unit} -o FILE' and 'fieldface audit recover FILE' on the unit"
+        )
     return 0
 
 

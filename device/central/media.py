@@ -62,8 +62,10 @@ def receive_file(verifier: Verifier, path: Path) -> tuple[str, Outcome]:
         raise UsageError(f"{path} holds no entries")
     outcome = verifier.accept(unit, entries, signatures, "file")
     if outcome.status == ACK_GAP:
-        raise SyncError(f"{path} starts at seq {entries[0].seq} but central holds unit {unit} only up to "
-                        f"{outcome.head_seq}: export again with --after {outcome.head_seq}")  # fmt: skip
+        raise SyncError(
+            f"{path} starts at seq {entries[0].seq} but central holds unit {unit} only up to "
+            f"{outcome.head_seq}: export again with --after {outcome.head_seq}"
+        )
     if outcome.status == ACK_REJECTED:
         raise AuditError(f"{path} refused: {outcome.reason}")
     return unit, outcome

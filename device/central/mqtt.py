@@ -59,9 +59,12 @@ class MqttReceiver:
                 doc = self.verifier.recovery(unit, outcome.new_epoch.epoch)
                 out.append((recovery_topic(prefix, unit), json.dumps(doc, separators=(",", ":")).encode()))
             else:
-                self.verifier.store.alert(unit, "recovery-too-large",
-                                          f"{size} lost entries (> receiver.recovery_max_entries): hand them over with "
-                                          f"'fieldface central recovery {unit} -o FILE' and 'fieldface audit recover'")  # fmt: skip
+                self.verifier.store.alert(
+                    unit,
+                    "recovery-too-large",
+                    f"{size} lost entries (> receiver.recovery_max_entries): hand them over with "
+                    f"'fieldface central recovery {unit} -o FILE' and 'fieldface audit recover'",
+                )
         return out
 
     def on_status(self, unit: str, payload: bytes) -> None:
@@ -79,7 +82,9 @@ class MqttReceiver:
         if beat.state == "online":
             head = beat.report["head"]
             if not head_signature_valid(key, unit, int(head["seq"]), str(head["hash"]), str(head["sig"])):
-                self.verifier.store.reject(unit, "bad-signature", int(head["seq"]), "heartbeat head does not verify", "mqtt")
+                self.verifier.store.reject(
+                    unit, "bad-signature", int(head["seq"]), "heartbeat head does not verify", "mqtt"
+                )
                 return
             self.verifier.store.record_status(unit, "online", beat.report)
         else:

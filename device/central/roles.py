@@ -22,13 +22,17 @@ def ensure_roles(store, writer: str, auditor: str) -> list[str]:
     conn = store._conn
     cur = conn.cursor()
     for role in (writer, auditor):
-        cur.execute(f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') "
-                    f"THEN CREATE ROLE {role} LOGIN; END IF; END $$")  # fmt: skip
+        cur.execute(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') "
+            f"THEN CREATE ROLE {role} LOGIN; END IF; END $$"
+        )
         cur.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}")
         cur.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
         cur.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
     cur.execute(f"GRANT INSERT ON {', '.join(WRITER_INSERT)} TO {writer}")
     cur.execute(f"GRANT UPDATE ON {', '.join(WRITER_UPDATE)} TO {writer}")
     conn.commit()
-    return [f"role {writer}: SELECT; INSERT on {', '.join(WRITER_INSERT)}; UPDATE on {', '.join(WRITER_UPDATE)}",
-            f"role {auditor}: SELECT only"]  # fmt: skip
+    return [
+        f"role {writer}: SELECT; INSERT on {', '.join(WRITER_INSERT)}; UPDATE on {', '.join(WRITER_UPDATE)}",
+        f"role {auditor}: SELECT only",
+    ]

@@ -125,7 +125,8 @@ class PostgresBackend:
             "port": url.port or 5432,
             "database": url.path.lstrip("/") or None,
         }
-        self.where = f"postgresql://{self.params['user']}@{self.params['host']}:{self.params['port']}/{self.params['database'] or ''}"
+        p = self.params
+        self.where = f"postgresql://{p['user']}@{p['host']}:{p['port']}/{p['database'] or ''}"
 
     def connect(self, create: bool = False):
         try:
@@ -157,7 +158,9 @@ def backend_for(central_config, store_dir: Path | None = None):
                 raise ConfigError(f"central.password_file {central_config.password_file}: {exc.strerror}") from None
         return PostgresBackend(database, password)
     if database:
-        raise ConfigError(f"central.database must be empty (SQLite in the store dir) or postgresql://..., got {database!r}")
+        raise ConfigError(
+            f"central.database must be empty (SQLite in the store dir) or postgresql://..., got {database!r}"
+        )
     return SqliteBackend(Path(store_dir or central_config.store_dir) / DB_FILE)
 
 
@@ -179,8 +182,17 @@ _EPOCH_COLUMNS = "epoch, parent, start_seq, start_hash, start_prev, backup, lost
 
 def _epoch(row) -> Epoch:
     e, p, s, h, prev, backup, lf, lt, at = row
-    return Epoch(int(e), None if p is None else int(p), int(s), h, prev, json.loads(backup),
-                 None if lf is None else int(lf), None if lt is None else int(lt), at)  # fmt: skip
+    return Epoch(
+        int(e),
+        None if p is None else int(p),
+        int(s),
+        h,
+        prev,
+        json.loads(backup),
+        None if lf is None else int(lf),
+        None if lt is None else int(lt),
+        at,
+    )
 
 
 class CentralStore:
@@ -225,7 +237,9 @@ class CentralStore:
     def migrate(self) -> list[int]:
         """Apply the dialect's migrations not applied yet, each in one transaction."""
         cur = self._conn.cursor()
-        self._exec(cur, "CREATE TABLE IF NOT EXISTS central_schema (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        self._exec(
+            cur, "CREATE TABLE IF NOT EXISTS central_schema (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
         self._conn.commit()
         current, applied = self._version() or 0, []
         for version, script in migrations(self.backend.dialect):
@@ -248,8 +262,10 @@ class CentralStore:
         if version is None:
             raise StoreError(f"{self.backend.where} is not a central store: run 'fieldface central --store DIR init'")
         if version < latest:
-            raise StoreError(f"central store {self.backend.where} is at schema {version}, this version needs "
-                             f"{latest}: run 'fieldface central init' (it migrates) as the owner")  # fmt: skip
+            raise StoreError(
+                f"central store {self.backend.where} is at schema {version}, this version needs "
+                f"{latest}: run 'fieldface central init' (it migrates) as the owner"
+            )
         if version > latest:
             raise StoreError(f"central store {self.backend.where} is newer ({version}) than this software ({latest})")
 
@@ -272,8 +288,10 @@ class CentralStore:
     def add_unit(self, unit: str, name: str, audit_key: str, card: str, added_by: str) -> None:
         if self.query("SELECT 1 FROM units WHERE unit = ?", (unit,)):
             raise StoreError(f"unit {unit!r} is already registered; a unit's key is never replaced in place")
-        self.write("INSERT INTO units(unit, name, audit_key, card, added_at, added_by) VALUES (?, ?, ?, ?, ?, ?)",
-                   (unit, name, audit_key, card, now(), added_by))  # fmt: skip
+        self.write(
+            "INSERT INTO units(unit, name, audit_key, card, added_at, added_by) VALUES (?, ?, ?, ?, ?, ?)",
+            (unit, name, audit_key, card, now(), added_by),
+        )
 
     def unit_keys(self) -> dict[str, str]:
         return dict(self.query("SELECT unit, audit_key FROM units"))
@@ -285,8 +303,10 @@ class CentralStore:
 
     def reject(self, unit: str, kind: str, seq: int, detail: str, via: str = "mqtt") -> None:
         log.error("REJECTED %s from unit %r at seq %d: %s", kind, unit, seq, detail)
-        self.write("INSERT INTO audit_rejects(at, unit, kind, seq, detail, via) VALUES (?, ?, ?, ?, ?, ?)",
-                   (now(), unit, kind, seq, detail[:2000], via))  # fmt: skip
+        self.write(
+            "INSERT INTO audit_rejects(at, unit, kind, seq, detail, via) VALUES (?, ?, ?, ?, ?, ?)",
+            (now(), unit, kind, seq, detail[:2000], via),
+        )
 
     def gap(self, unit: str, expected: int, got: int) -> None:
         # Normal after a lost or reordered message: the unit resends from `expected`.
@@ -295,7 +315,10 @@ class CentralStore:
 
     def alert(self, unit: str, kind: str, detail: str, cur=None) -> None:
         log.warning("ALERT %s for unit %r: %s", kind, unit, detail)
-        sql, params = "INSERT INTO alerts(at, unit, kind, detail) VALUES (?, ?, ?, ?)", (now(), unit, kind, detail[:2000])
+        sql, params = (
+            "INSERT INTO alerts(at, unit, kind, detail) VALUES (?, ?, ?, ?)",
+            (now(), unit, kind, detail[:2000]),
+        )
         if cur is not None:
             self._exec(cur, sql, params)
         else:
@@ -327,8 +350,10 @@ class CentralStore:
 
     def touch(self, unit: str, cur=None) -> None:
         """Any message from a unit is contact, even one that only repeats what central holds."""
-        sql = ("INSERT INTO unit_status(unit, last_contact, state, reported, reported_at) VALUES (?, ?, 'online', '{}', ?)"
-               " ON CONFLICT (unit) DO UPDATE SET last_contact = excluded.last_contact")  # fmt: skip
+        sql = (
+            "INSERT INTO unit_status(unit, last_contact, state, reported, reported_at) VALUES (?, ?, 'online', '{}', ?)"
+            " ON CONFLICT (unit) DO UPDATE SET last_contact = excluded.last_contact"
+        )
         at = now()
         if cur is not None:
             self._exec(cur, sql, (unit, at, at))
@@ -361,16 +386,20 @@ class CentralStore:
     def entries(self, unit: str, epoch: int | None = None) -> list[tuple[int, str, str]]:
         """``(seq, hash, body)`` of one epoch (default: the lineage of the current one), in order."""
         if epoch is not None:
-            return self.query("SELECT seq, hash, body FROM audit_entries WHERE unit = ? AND epoch = ? ORDER BY seq",
-                              (unit, epoch))  # fmt: skip
+            return self.query(
+                "SELECT seq, hash, body FROM audit_entries WHERE unit = ? AND epoch = ? ORDER BY seq", (unit, epoch)
+            )
         with self.unit_transaction(unit) as tx:
             return tx.lineage_rows(1, 2**62)
 
     def iter_rows(self, unit: str, epoch: int, page: int = 5000) -> Iterator[tuple[int, str, str]]:
         after = 0
         while True:
-            rows = self.query("SELECT seq, hash, body FROM audit_entries WHERE unit = ? AND epoch = ? AND seq > ?"
-                              " ORDER BY seq LIMIT ?", (unit, epoch, after, page))  # fmt: skip
+            rows = self.query(
+                "SELECT seq, hash, body FROM audit_entries WHERE unit = ? AND epoch = ? AND seq > ?"
+                " ORDER BY seq LIMIT ?",
+                (unit, epoch, after, page),
+            )
             yield from ((int(s), h, b) for s, h, b in rows)
             if len(rows) < page:
                 return
@@ -387,14 +416,24 @@ class UnitTx:
         return [tuple(r) for r in self._s._exec(self._cur, sql, params).fetchall()]
 
     def current(self) -> Epoch | None:
-        rows = self._q(f"SELECT {_EPOCH_COLUMNS} FROM audit_epochs WHERE unit = ? ORDER BY epoch DESC LIMIT 1",  # noqa: S608
-                       (self.unit,))  # fmt: skip
+        rows = self._q(
+            f"SELECT {_EPOCH_COLUMNS} FROM audit_epochs WHERE unit = ? ORDER BY epoch DESC LIMIT 1",  # noqa: S608
+            (self.unit,),
+        )
         return _epoch(rows[0]) if rows else None
 
     def _lineage(self) -> list[Epoch]:
         """The current epoch and its ancestors, newest first."""
-        by_number = {e.epoch: e for e in map(_epoch, self._q(f"SELECT {_EPOCH_COLUMNS} FROM audit_epochs WHERE unit = ?",  # noqa: S608
-                                                                  (self.unit,)))}  # fmt: skip
+        by_number = {
+            e.epoch: e
+            for e in map(
+                _epoch,
+                self._q(
+                    f"SELECT {_EPOCH_COLUMNS} FROM audit_epochs WHERE unit = ?",  # noqa: S608
+                    (self.unit,),
+                ),
+            )
+        }
         out, number = [], max(by_number) if by_number else None
         while number is not None:
             out.append(by_number[number])
@@ -412,9 +451,14 @@ class UnitTx:
         for epoch in self._lineage():
             low = max(first, epoch.start_seq)
             if low <= upper:
-                out += [(int(s), h, b) for s, h, b in self._q(
-                    "SELECT seq, hash, body FROM audit_entries WHERE unit = ? AND epoch = ? AND seq BETWEEN ? AND ?"
-                    " ORDER BY seq", (self.unit, epoch.epoch, low, upper))]  # fmt: skip
+                out += [
+                    (int(s), h, b)
+                    for s, h, b in self._q(
+                        "SELECT seq, hash, body FROM audit_entries WHERE unit = ? AND epoch = ? AND seq BETWEEN ? AND ?"
+                        " ORDER BY seq",
+                        (self.unit, epoch.epoch, low, upper),
+                    )
+                ]
             upper = min(upper, epoch.start_seq - 1)
             if upper < first:
                 break
@@ -427,20 +471,41 @@ class UnitTx:
         number = 0 if parent is None else parent.epoch + 1
         backup = entry.details.get("backup", {}) if entry.action == EPOCH_ACTION else {}
         self._s._exec(
-            self._cur, f"INSERT INTO audit_epochs(unit, {_EPOCH_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (self.unit, number, None if parent is None else parent.epoch, entry.seq, entry.hash, entry.prev,
-             json.dumps(backup, sort_keys=True), lost[0] if lost else None, lost[1] if lost else None, now_s),
-        )  # fmt: skip
-        return Epoch(number, None if parent is None else parent.epoch, entry.seq, entry.hash, entry.prev, backup,
-                     lost[0] if lost else None, lost[1] if lost else None, now_s)  # fmt: skip
+            self._cur,
+            f"INSERT INTO audit_epochs(unit, {_EPOCH_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            (
+                self.unit,
+                number,
+                None if parent is None else parent.epoch,
+                entry.seq,
+                entry.hash,
+                entry.prev,
+                json.dumps(backup, sort_keys=True),
+                lost[0] if lost else None,
+                lost[1] if lost else None,
+                now_s,
+            ),
+        )
+        return Epoch(
+            number,
+            None if parent is None else parent.epoch,
+            entry.seq,
+            entry.hash,
+            entry.prev,
+            backup,
+            lost[0] if lost else None,
+            lost[1] if lost else None,
+            now_s,
+        )
 
     def append(self, epoch: int, entries: list[Entry], head_sig: str, via: str) -> None:
         at = now()
         self._cur.executemany(
-            self._s.backend.sql("INSERT INTO audit_entries(unit, epoch, seq, hash, body, received_at, via)"
-                                " VALUES (?, ?, ?, ?, ?, ?, ?)"),
+            self._s.backend.sql(
+                "INSERT INTO audit_entries(unit, epoch, seq, hash, body, received_at, via) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            ),
             [(self.unit, epoch, e.seq, e.hash, e.canonical().decode(), at, via) for e in entries],
-        )  # fmt: skip
+        )
         last = entries[-1]
         self._s._exec(
             self._cur,

@@ -54,8 +54,17 @@ class Outcome:
     new_epoch: Epoch | None = None  # opened by this delivery
 
     def ack(self, unit: str) -> Ack:
-        return Ack(unit, self.head_seq, self.head_hash, self.status, self.reason, self.epoch, self.epoch_seq,
-                   self.epoch_hash, self.lost)  # fmt: skip
+        return Ack(
+            unit,
+            self.head_seq,
+            self.head_hash,
+            self.status,
+            self.reason,
+            self.epoch,
+            self.epoch_seq,
+            self.epoch_hash,
+            self.lost,
+        )
 
 
 class Verifier:
@@ -139,7 +148,9 @@ class Verifier:
                         raise Refusal("fork", e.seq, f"entry {e.seq} differs from the one stored earlier")
                     linked = GENESIS if e.seq == 1 else tx.lineage_hashes(e.seq - 1, e.seq - 1).get(e.seq - 1)
                     if e.prev != linked:
-                        raise Refusal("fork", e.seq, f"epoch entry {e.seq} does not link to the stored entry {e.seq - 1}")
+                        raise Refusal(
+                            "fork", e.seq, f"epoch entry {e.seq} does not link to the stored entry {e.seq - 1}"
+                        )
                     lost = (e.seq, head_seq)
                 else:
                     e = entries[pos]
@@ -180,12 +191,15 @@ class Verifier:
             return None
         rows, head = _lineage_rows(self.store, unit, epochs, target.parent, target.lost_from, target.lost_to)
         return {
-            "format": RECOVERY_FORMAT, "device": unit, "epoch": epoch,
-            "epoch_seq": target.start_seq, "epoch_hash": target.start_hash,
+            "format": RECOVERY_FORMAT,
+            "device": unit,
+            "epoch": epoch,
+            "epoch_seq": target.start_seq,
+            "epoch_hash": target.start_hash,
             "lost": {"from": target.lost_from, "to": target.lost_to},
             "entries": [{**json.loads(body), "hash": h} for _s, h, body in rows],
             "head": head,
-        }  # fmt: skip
+        }
 
     def recovery_size(self, unit: str, epoch: int) -> int:
         target = {e.epoch: e for e in self.store.epochs(unit)}.get(epoch)
@@ -197,8 +211,10 @@ def _epoch_alert(epoch: Epoch) -> str:
     what = f"restored from backup {backup.get('name', '?')!r} (taken {backup.get('created_at', '?')})"
     if epoch.lost_from is None:
         return f"epoch {epoch.epoch} opened at seq {epoch.start_seq}: {what}; central had nothing beyond it"
-    return (f"epoch {epoch.epoch} opened at seq {epoch.start_seq}: {what}; entries {epoch.lost_from}.."
-            f"{epoch.lost_to} of epoch {epoch.parent} were lost on the unit and are kept centrally")  # fmt: skip
+    return (
+        f"epoch {epoch.epoch} opened at seq {epoch.start_seq}: {what}; entries {epoch.lost_from}.."
+        f"{epoch.lost_to} of epoch {epoch.parent} were lost on the unit and are kept centrally"
+    )
 
 
 def _lineage_rows(store, unit, epochs: dict[int, Epoch], top: int, first: int, last: int):

@@ -155,6 +155,8 @@ def cmd_recover(ctx, args) -> int:
     if done is None:
         print(f"{args.file}: already applied on this unit; nothing changed")
     else:
-        print(f"{args.file}: {done['entries']} lost entries verified with this unit's key; {done['erasures']} "
-              f"erasure(s) among them, {done['erased']} subject(s) erased again, {done['skipped']} already gone")  # fmt: skip
+        print(
+            f"{args.file}: {done['entries']} lost entries verified with this unit's key; {done['erasures']} "
+            f"erasure(s) among them, {done['erased']} subject(s) erased again, {done['skipped']} already gone"
+        )
     return 0

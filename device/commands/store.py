@@ -86,8 +86,10 @@ def cmd_status(ctx, args) -> int:
     if not sync:
         lines.append("sync:       never acknowledged by a receiver")
     for dest, s in sync.items():
-        lines.append(f"sync:       {dest}: acked up to seq {s['acked_seq']} of {s['head_seq']} "
-                     f"(backlog {s['backlog']}), last ack {s['last_ack_at'] or 'not recorded'}")  # fmt: skip
+        lines.append(
+            f"sync:       {dest}: acked up to seq {s['acked_seq']} of {s['head_seq']} "
+            f"(backlog {s['backlog']}), last ack {s['last_ack_at'] or 'not recorded'}"
+        )
         if s["last_problem"]:
             lines.append(f"            last problem {s['last_problem_at']}: {s['last_problem']}")
     emit(data, args.json, lines)

@@ -28,12 +28,12 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
+from device.audit.epoch import EPOCH_ACTION, current_start, start_at
 from device.audit.log import AuditLog
 from device.config import SyncConfig
-from device.sync.mqtt import connect_async, make_client
-from device.audit.epoch import EPOCH_ACTION, current_start, start_at
 from device.fsutil import disk_status
 from device.sync import state
+from device.sync.mqtt import connect_async, make_client
 from device.sync.protocol import (
     ACK_GAP,
     ACK_OK,
@@ -67,9 +67,12 @@ class Publisher:
         with audit.store.connection() as conn:
             self.epoch = current_start(conn)  # (seq, hash) of the entry that opened our epoch
             marker = f"epoch:{self.epoch[0]}:{self.epoch[1][:16]}"
-            self._recovered = conn.execute(
-                "SELECT 1 FROM audit_log WHERE action = 'audit.recovery' AND object = ?", (marker,)
-            ).fetchone() is not None
+            self._recovered = (
+                conn.execute(
+                    "SELECT 1 FROM audit_log WHERE action = 'audit.recovery' AND object = ?", (marker,)
+                ).fetchone()
+                is not None
+            )
         self.recovery_due = False  # the receiver said our epoch lost entries; not re-applied yet
         self.connected = threading.Event()
         self.problem: str | None = None  # last loud failure (fork, truncation, rejection)
@@ -84,7 +87,9 @@ class Publisher:
         self._ack = ack_topic(prefix, self.device)
         self._status = status_topic(prefix, self.device)
         self._recovery = recovery_topic(prefix, self.device)
-        self.client = make_client(f"fieldface-{self.device}", cfg.broker, will=(self._status, offline_payload(self.device)))
+        self.client = make_client(
+            f"fieldface-{self.device}", cfg.broker, will=(self._status, offline_payload(self.device))
+        )
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message

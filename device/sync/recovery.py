@@ -41,7 +41,9 @@ def apply_recovery(audit, doc: dict, actor: str) -> dict | None:
     with audit.store.connection() as conn:
         if start_at(conn, epoch_seq) != epoch_hash:
             raise UsageError(f"recovery: this unit has no epoch opened at seq {epoch_seq} with that hash")
-        if conn.execute("SELECT 1 FROM audit_log WHERE action = ? AND object = ?", (RECOVERY_ACTION, marker)).fetchone():
+        if conn.execute(
+            "SELECT 1 FROM audit_log WHERE action = ? AND object = ?", (RECOVERY_ACTION, marker)
+        ).fetchone():
             return None
     if lost_from != epoch_seq:
         raise UsageError(f"recovery: the lost range starts at {lost_from}, the epoch at {epoch_seq}")
@@ -53,14 +55,28 @@ def apply_recovery(audit, doc: dict, actor: str) -> dict | None:
     report = checker.finish()
     if not report.ok or report.head_seq != lost_to or int(head["seq"]) != lost_to:
         first = report.problems[0] if report.problems else f"it ends at {report.head_seq}, not {lost_to}"
-        raise AuditError(f"recovery: the lost entries do not verify with this unit's own key ({first}); nothing applied")
+        raise AuditError(
+            f"recovery: the lost entries do not verify with this unit's own key ({first}); nothing applied"
+        )
     erasures = [e for e in entries if e.action in ERASURE_ACTIONS and e.outcome == "ok"]
     backup_time = ours.details.get("backup", {}).get("created_at", "") if ours.action == EPOCH_ACTION else ""
-    erased, skipped = reapply_erasures(audit.store, audit, erasures, enrolled_before=backup_time or ours.at,
-                                       actor=actor, why="re-applied after restore")  # fmt: skip
+    erased, skipped = reapply_erasures(
+        audit.store,
+        audit,
+        erasures,
+        enrolled_before=backup_time or ours.at,
+        actor=actor,
+        why="re-applied after restore",
+    )
     # Lists of at most 16 numbers (the audit log's limit); the counts are complete.
-    details = {"lost": [lost_from, lost_to], "entries": len(entries), "erasures": len(erasures),
-               "erasure_seqs": [e.seq for e in erasures][:16], "erased": len(erased), "erased_subjects": erased[:16],
-               "skipped": len(skipped)}  # fmt: skip
+    details = {
+        "lost": [lost_from, lost_to],
+        "entries": len(entries),
+        "erasures": len(erasures),
+        "erasure_seqs": [e.seq for e in erasures][:16],
+        "erased": len(erased),
+        "erased_subjects": erased[:16],
+        "skipped": len(skipped),
+    }
     audit.record(RECOVERY_ACTION, actor=actor, role="system", object=marker, details=details)
     return details

@@ -33,6 +33,12 @@ def summary(store) -> dict[str, dict]:
     for dest in sorted(set(acked) | set(rows)):
         seq = acked.get(dest, 0)
         last_ack, problem, problem_at = rows.get(dest, (None, None, None))
-        out[dest] = {"acked_seq": seq, "head_seq": head, "backlog": head - seq, "last_ack_at": last_ack,
-                     "last_problem": problem, "last_problem_at": problem_at}  # fmt: skip
+        out[dest] = {
+            "acked_seq": seq,
+            "head_seq": head,
+            "backlog": head - seq,
+            "last_ack_at": last_ack,
+            "last_problem": problem,
+            "last_problem_at": problem_at,
+        }
     return out

@@ -41,10 +41,18 @@ def test_a_restored_unit_opens_a_new_epoch_and_nothing_is_lost(audit, central, r
     # ... then a batch that starts with the epoch entry.
     ack = handle(central, DEVICE, batch(restored, 6, 10))
     assert (ack.status, ack.epoch, ack.seq, ack.epoch_seq, ack.epoch_hash, ack.lost) == (
-        "ok", 1, 10, 6, epoch_entry.hash, 15)  # fmt: skip
+        "ok",
+        1,
+        10,
+        6,
+        epoch_entry.hash,
+        15,
+    )
     epochs = central.epochs(DEVICE)
     assert [(e.epoch, e.parent, e.start_seq, e.lost_from, e.lost_to) for e in epochs] == [
-        (0, None, 1, None, None), (1, 0, 6, 6, 15)]  # fmt: skip
+        (0, None, 1, None, None),
+        (1, 0, 6, 6, 15),
+    ]
     assert epochs[1].backup["name"] == "unit.ffb" and epochs[1].backup["head_seq"] == 5
     assert [r[1] for r in central.entries(DEVICE, 0)] == [e.hash for e in old]  # the lost entries stay
     assert [r[1] for r in central.entries(DEVICE)] == [e.hash for e in restored.entries()]
@@ -73,8 +81,9 @@ def test_the_lost_entries_come_back_verified_by_the_units_own_key(audit, central
     assert apply_recovery(restored, doc, actor="test") is None, "applying twice changes nothing"
 
 
-def test_a_restore_before_central_had_the_backup_head_loses_nothing(tmp_path, store, audit, central, secret,
-                                                                     fast_config):  # fmt: skip
+def test_a_restore_before_central_had_the_backup_head_loses_nothing(
+    tmp_path, store, audit, central, secret, fast_config
+):
     fill(audit, 8)
     info = write_backup(store, tmp_path / "unit.ffb")
     handle(central, DEVICE, batch(audit, 1, 3))  # central only had 1..3 when the card was lost

@@ -32,8 +32,9 @@ def _recovered(log) -> bool:
         return conn.execute("SELECT 1 FROM audit_log WHERE action = 'audit.recovery'").fetchone() is not None
 
 
-def test_backup_sync_erase_restore_sync(tmp_path, pki, broker, store, audit, registry, services, secret, fast_config,
-                                        recognizer):  # fmt: skip
+def test_backup_sync_erase_restore_sync(
+    tmp_path, pki, broker, store, audit, registry, services, secret, fast_config, recognizer
+):
     gallery = Gallery(store, recognizer, fast_config, audit=audit)
     ids = enroll_people(gallery)
     pieces, keys, vectors = _subject_bytes(gallery, ids["A"])
@@ -57,8 +58,11 @@ def test_backup_sync_erase_restore_sync(tmp_path, pki, broker, store, audit, reg
     log = AuditLog(new_store)
     try:
         services("publisher", log, cfg.sync)
-        wait_for(lambda: _recovered(log) and log.acked("central")[0] == log.head()[0], 60,
-                 "the new epoch central, the recovery applied and its entries central")  # fmt: skip
+        wait_for(
+            lambda: _recovered(log) and log.acked("central")[0] == log.head()[0],
+            60,
+            "the new epoch central, the recovery applied and its entries central",
+        )
         new = log.entries()
     finally:
         log.close()
@@ -66,8 +70,10 @@ def test_backup_sync_erase_restore_sync(tmp_path, pki, broker, store, audit, reg
     central = central_store(tmp_path)
     try:
         epochs = central.epochs(DEVICE)
-        assert [(e.epoch, e.lost_from, e.lost_to) for e in epochs] == [(0, None, None), (1, backup.audit_head + 1,
-                                                                                         old[-1].seq)]  # fmt: skip
+        assert [(e.epoch, e.lost_from, e.lost_to) for e in epochs] == [
+            (0, None, None),
+            (1, backup.audit_head + 1, old[-1].seq),
+        ]
         assert [r[1] for r in central.entries(DEVICE, 0)] == [e.hash for e in old]  # the lost timeline, whole
         assert [r[1] for r in central.entries(DEVICE)] == [e.hash for e in new]  # the new one, whole
         assert verify_central(central)[DEVICE]["problems"] == []

@@ -30,9 +30,16 @@ def test_history_cannot_be_changed_even_by_the_owner(audit, central):
     fill(audit, 5)
     handle(central, DEVICE, batch(audit, 1, 5))
     handle(central, DEVICE, b"garbage")  # a reject row; row triggers fire only on rows
-    for sql in ("UPDATE audit_entries SET body = 'x'", "DELETE FROM audit_entries", "DELETE FROM audit_heads",
-                "UPDATE audit_heads SET seq = 1", "DELETE FROM audit_epochs", "UPDATE units SET audit_key = 'k'",
-                "DELETE FROM audit_rejects", "DELETE FROM unit_status"):  # fmt: skip
+    for sql in (
+        "UPDATE audit_entries SET body = 'x'",
+        "DELETE FROM audit_entries",
+        "DELETE FROM audit_heads",
+        "UPDATE audit_heads SET seq = 1",
+        "DELETE FROM audit_epochs",
+        "UPDATE units SET audit_key = 'k'",
+        "DELETE FROM audit_rejects",
+        "DELETE FROM unit_status",
+    ):
         message = _refused(central, sql)
         assert "append-only" in message or "cannot" in message or "forward" in message, (sql, message)
     assert [r[0] for r in central.entries(DEVICE)] == [1, 2, 3, 4, 5]
@@ -51,9 +58,14 @@ def test_writer_and_auditor_roles_on_postgresql(postgres, audit):
     try:
         fill(audit, 10)
         assert handle(writer, DEVICE, batch(audit, 1, 10)).seq == 10  # the receivers' role does its job
-        for sql in ("UPDATE audit_entries SET body = 'x'", "DELETE FROM audit_entries", "TRUNCATE audit_entries",
-                    "DELETE FROM audit_heads", "INSERT INTO units VALUES ('u', 'n', 'k', '{}', 'now', 'me')",
-                    "DROP TRIGGER audit_entries_append_only ON audit_entries"):  # fmt: skip
+        for sql in (
+            "UPDATE audit_entries SET body = 'x'",
+            "DELETE FROM audit_entries",
+            "TRUNCATE audit_entries",
+            "DELETE FROM audit_heads",
+            "INSERT INTO units VALUES ('u', 'n', 'k', '{}', 'now', 'me')",
+            "DROP TRIGGER audit_entries_append_only ON audit_entries",
+        ):
             message = _refused(writer, sql)
             assert "permission denied" in message or "must be owner" in message, (sql, message)
         for sql in ("INSERT INTO alerts VALUES ('now', 'u', 'k', 'd')", "UPDATE audit_heads SET seq = 99"):
@@ -82,8 +94,9 @@ def test_central_verify_names_an_altered_row(audit, central):
     assert verify_central(central)[DEVICE]["problems"] == []
     _disable_triggers(central)
     row = central.query("SELECT body FROM audit_entries WHERE unit = ? AND seq = 17", (DEVICE,))[0][0]
-    central.write("UPDATE audit_entries SET body = ? WHERE unit = ? AND seq = 17",
-                  (row.replace('"alice"', '"mallory"'), DEVICE))  # fmt: skip
+    central.write(
+        "UPDATE audit_entries SET body = ? WHERE unit = ? AND seq = 17", (row.replace('"alice"', '"mallory"'), DEVICE)
+    )
     problems = verify_central(central)[DEVICE]["problems"]
     assert problems and problems[0].startswith("epoch 0: edited at seq 17"), problems
 

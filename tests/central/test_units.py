@@ -34,8 +34,11 @@ def test_unit_status_is_central_within_a_heartbeat(tmp_path, pki, broker, audit,
     pub = services("publisher", audit, cfg.sync)
     wait_for(lambda: audit.acked("central")[0] == 30, 30, "30 entries acked")
     # The next heartbeat after the acks says backlog 0 at head 30, signed.
-    wait_for(lambda: (_units(tmp_path)[DEVICE]["backlog"], _units(tmp_path)[DEVICE]["unit_head"]) == (0, 30), 10,
-             "a heartbeat with the new head")  # fmt: skip
+    wait_for(
+        lambda: (_units(tmp_path)[DEVICE]["backlog"], _units(tmp_path)[DEVICE]["unit_head"]) == (0, 30),
+        10,
+        "a heartbeat with the new head",
+    )
     unit = _units(tmp_path)[DEVICE]
     assert unit["online"] and not unit["never_reported"] and unit["behind"] == 0
     assert unit["verified_head"]["seq"] == 30 and unit["verified_head"]["epoch"] == 0
@@ -56,8 +59,9 @@ def test_unit_status_is_central_within_a_heartbeat(tmp_path, pki, broker, audit,
     assert _units(tmp_path)[DEVICE]["unit_head"] == 30, "what it last reported is kept"
 
 
-def test_fieldface_status_shows_the_cursor_and_the_last_problem(tmp_path, pki, broker, audit, services, run_cli,
-                                                                key_file):  # fmt: skip
+def test_fieldface_status_shows_the_cursor_and_the_last_problem(
+    tmp_path, pki, broker, audit, services, run_cli, key_file
+):
     store = central_store(tmp_path)
     store.add_unit(DEVICE, "registered with another key", _random_key(), "{}", "test")
     store.close()

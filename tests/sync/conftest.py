@@ -49,8 +49,9 @@ def broker(tmp_path, pki):
     b.stop()
 
 
-def make_config(pki, port: int, who: str = DEVICE, *, tmp_path=None, receiver: str = RECEIVER, receiver_extra=None,
-                **sync):
+def make_config(
+    pki, port: int, who: str = DEVICE, *, tmp_path=None, receiver: str = RECEIVER, receiver_extra=None, **sync
+):
     cert, key = pki[who]
     broker = {
         "host": "127.0.0.1",

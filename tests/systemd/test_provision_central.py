@@ -19,8 +19,13 @@ from tests.sync.broker import MOSQUITTO, free_port, wait_for_port
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, str(REPO / "scripts/provision-central"), *map(str, args)],
-                          capture_output=True, text=True, check=False, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts/provision-central"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
 
 
 def _csr(tmp_path, cn: str):
@@ -28,10 +33,14 @@ def _csr(tmp_path, cn: str):
     from cryptography.hazmat.primitives.asymmetric import ec
 
     key = ec.generate_private_key(ec.SECP256R1())
-    csr = x509.CertificateSigningRequestBuilder().subject_name(
-        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])).sign(key, hashes.SHA256())  # fmt: skip
-    (tmp_path / f"{cn}.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                           serialization.NoEncryption()))  # fmt: skip
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / f"{cn}.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     (tmp_path / f"{cn}.csr").write_bytes(csr.public_bytes(serialization.Encoding.PEM))
     return tmp_path / f"{cn}.csr", tmp_path / f"{cn}.key"
 
@@ -55,7 +64,9 @@ def test_provision_central_then_a_broker_from_its_files(tmp_path, audit):
     assert made.returncode == 0, made.stderr
     central, mosq = root / "etc/fieldface-central", root / "etc/mosquitto/fieldface"
     assert (central / "ca/ca.key").stat().st_mode & 0o777 == 0o600
-    assert (root / "etc/mosquitto/conf.d/fieldface.conf").read_text() == (REPO / "docs/broker/mosquitto.conf").read_text()
+    assert (root / "etc/mosquitto/conf.d/fieldface.conf").read_text() == (
+        REPO / "docs/broker/mosquitto.conf"
+    ).read_text()
     acl = (mosq / "acl").read_text()
     assert "user rx-a\n" in acl and "user rx-b\n" in acl and "central-receiver" not in acl
     assert "pattern read fieldface/audit/%u/recovery" in acl
@@ -94,10 +105,16 @@ def test_provision_central_then_a_broker_from_its_files(tmp_path, audit):
     try:
         wait_for_port(port)
         base = {"host": "127.0.0.1", "port": port, "ca_file": str(central / "ca.pem"), "reconnect_max_s": 1}
-        rx = validate_config({"receiver": {"broker": {**base, "cert_file": str(central / "rx-a.pem"),
-                                                      "key_file": str(central / "rx-a.key")}}})  # fmt: skip
-        unit = validate_config({"sync": {"broker": {**base, "cert_file": str(tmp_path / "unit.pem"),
-                                                    "key_file": str(key)}}})  # fmt: skip
+        rx = validate_config(
+            {
+                "receiver": {
+                    "broker": {**base, "cert_file": str(central / "rx-a.pem"), "key_file": str(central / "rx-a.key")}
+                }
+            }
+        )
+        unit = validate_config(
+            {"sync": {"broker": {**base, "cert_file": str(tmp_path / "unit.pem"), "key_file": str(key)}}}
+        )
         assert _connects(rx.receiver.broker) and _connects(unit.sync.broker)
     finally:
         broker.terminate()

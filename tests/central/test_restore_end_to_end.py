@@ -49,6 +49,8 @@ def test_backup_sync_erase_restore_sync(
     wait_for(lambda: audit.acked("central")[0] == audit.head()[0], 30, "everything, the erasure too, central")
     first.stop()
     old = audit.entries()
+    enrolled = next(e for e in old if e.action == "gallery.enroll")
+    assert (enrolled.details["reference"], enrolled.details["legal_basis"]) == ("A-1", "test: consented volunteer")
     erasure = next(e for e in old if e.action == "gallery.delete_subject")
     assert erasure.details["reference"] == "A-1" and erasure.details["legal_basis"] == "test: consented volunteer"
 

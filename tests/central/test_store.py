@@ -123,3 +123,16 @@ def test_a_missing_store_is_one_line(tmp_path, run_cli):
         from device.central.store import SqliteBackend
 
         CentralStore(SqliteBackend(tmp_path / "nowhere" / "central.db"))
+
+
+def test_central_init_on_postgresql_from_the_config(tmp_path, postgres, run_cli):
+    fresh_postgres(postgres).close()
+    config = tmp_path / "admin.toml"
+    config.write_text(f'[central]\ndatabase = "{postgres.dsn}"\n')
+    made = run_cli("--config", str(config), "central", "init")
+    assert made.returncode == 0, made.stderr
+    assert "role fieldface_writer: SELECT; INSERT on" in made.stdout and "role fieldface_auditor: SELECT only" in made.stdout
+    again = run_cli("--config", str(config), "central", "init")  # idempotent: migrations applied once, grants again
+    assert again.returncode == 0, again.stderr
+    listed = run_cli("--config", str(config), "central", "units", "--json")
+    assert listed.returncode == 0 and '"units": []' in listed.stdout

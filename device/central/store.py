@@ -389,8 +389,10 @@ class CentralStore:
             return self.query(
                 "SELECT seq, hash, body FROM audit_entries WHERE unit = ? AND epoch = ? ORDER BY seq", (unit, epoch)
             )
-        with self.unit_transaction(unit) as tx:
-            return tx.lineage_rows(1, 2**62)
+        # A read: no unit lock (the auditor role reads this too); one snapshot of the epochs and rows.
+        rows = UnitTx(self, self._conn.cursor(), unit).lineage_rows(1, 2**62)
+        self._conn.commit()
+        return rows
 
     def iter_rows(self, unit: str, epoch: int, page: int = 5000) -> Iterator[tuple[int, str, str]]:
         after = 0

@@ -38,6 +38,12 @@ def run_publisher(audit, cfg, once_timeout: float | None = None, stop: threading
                 log.info("delivered up to seq %d", publisher.acked)
                 return 0
             if deadline is not None and time.monotonic() > deadline:
+                if publisher.acked >= target:  # only the recovery is missing
+                    raise SyncError(
+                        "sync --once: everything was acknowledged, but the receiver's recovery (the entries this "
+                        "restored unit lost, to re-apply their erasures) did not come; ask central for "
+                        "'fieldface central recovery UNIT -o FILE' and run 'fieldface audit recover FILE'"
+                    )
                 detail = f" ({publisher.problem})" if publisher.problem else ""
                 raise SyncError(
                     f"sync --once: receiver acknowledged seq {publisher.acked} of {target} "

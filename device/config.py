@@ -179,6 +179,9 @@ class CentralConfig(Section):
 
     # `fieldface central --store DIR` overrides it. With database empty: SQLite DIR/central.db.
     store_dir: Path = Path("/var/lib/fieldface-central")
+    # The central master secret (it opens the SQLCipher store; issue 16 derives the agency's keys
+    # from it): this systemd credential, else $FIELDFACE_KEY_FILE, else a typed passphrase.
+    credential_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = "fieldface-central-key"
     # Empty, or postgresql://ROLE@HOST:PORT/DB: admin commands use the owner, receivers the writer
     # role, the console the auditor role (each its own config file). The password, if any, is read
     # from password_file (e.g. a systemd credential), never written here.

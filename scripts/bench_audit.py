@@ -28,7 +28,7 @@ from device.audit import AuditLog, Draft  # noqa: E402
 from device.audit.card import make_card  # noqa: E402
 from device.central.mqtt import run_receiver  # noqa: E402
 from device.central.store import CentralStore, SqliteBackend  # noqa: E402
-from device.config import validate_config  # noqa: E402
+from device.config import KeysConfig, validate_config  # noqa: E402
 from device.keys import MasterSecret  # noqa: E402
 from device.store import init_data_dir  # noqa: E402
 from device.sync.service import run_publisher  # noqa: E402
@@ -37,6 +37,8 @@ from tests.sync.broker import Broker  # noqa: E402
 from tests.sync.pki import CA  # noqa: E402
 
 DEVICE = "bench-unit"
+
+CENTRAL_KEY = MasterSecret(b"bench central key, not a real one", "key file")
 
 
 def new_log(root: Path, name: str, device: str = DEVICE) -> AuditLog:
@@ -147,7 +149,10 @@ def sync_bench(root: Path, backlog: int) -> None:
             device = ca.issue(device_id)
             log = new_log(root, f"sync-{device_id}", device_id)
             fill_fast(log, n)
-            central = CentralStore(SqliteBackend(root / f"central-{device_id}" / "central.db"), create=True)
+            central = CentralStore(
+                SqliteBackend(root / f"central-{device_id}" / "central.db", CENTRAL_KEY, KeysConfig(**FAST_KEYS)),
+                create=True,
+            )
             card = make_card(log, device_id)
             central.add_unit(device_id, device_id, card["audit_key"], "{}", "bench")
             base = {"host": "127.0.0.1", "port": broker.port, "ca_file": str(ca.ca_file)}

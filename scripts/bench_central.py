@@ -41,11 +41,14 @@ from bench_audit import fill_fast, new_log  # noqa: E402
 from device.audit.card import make_card  # noqa: E402
 from device.central.mqtt import run_receiver  # noqa: E402
 from device.central.store import CentralStore, PostgresBackend, SqliteBackend  # noqa: E402
-from device.config import validate_config  # noqa: E402
+from device.config import KeysConfig, validate_config  # noqa: E402
+from device.keys import MasterSecret  # noqa: E402
 from device.sync.publisher import Publisher  # noqa: E402
 from tests.conftest import FAST_KEYS  # noqa: E402
 from tests.sync.broker import RECEIVERS, Broker  # noqa: E402
 from tests.sync.pki import CA  # noqa: E402
+
+CENTRAL_KEY = MasterSecret(b"bench central key, not a real one", "key file")
 
 
 class Site:
@@ -91,7 +94,9 @@ def _wait(predicate, timeout: float, step: float = 0.02) -> bool:
 
 def drain_once(site: Site, root: Path, unit: str, entries: int, max_s: float) -> float:
     log = new_log(root, f"unit-{unit}", unit)
-    store = CentralStore(SqliteBackend(root / f"central-{unit}" / "central.db"), create=True)
+    store = CentralStore(
+        SqliteBackend(root / f"central-{unit}" / "central.db", CENTRAL_KEY, KeysConfig(**FAST_KEYS)), create=True
+    )
     store.add_unit(unit, unit, make_card(log, unit)["audit_key"], "{}", "bench")
     cfg = validate_config(
         {

@@ -17,7 +17,6 @@ import contextlib
 import json
 import logging
 import re
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -64,19 +63,52 @@ def split_sql(script: str) -> list[str]:
 
 
 class SqliteBackend:
+    """SQLCipher in the store dir, keyed like a unit's data dir: ``keyslots`` beside the database
+    wrap a random root key under the central master secret (systemd credential
+    ``central.credential_name``, ``$FIELDFACE_KEY_FILE`` or a typed passphrase); the database key
+    is its HKDF subkey. Nothing in the dir is readable without that secret."""
+
     dialect = "sqlite"
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, secret=None, keys_config=None):
         self.path = Path(path)
         self.where = str(self.path)
+        self._secret, self._keys_config = secret, keys_config
+        self._db_key: str | None = None
+
+    def _key(self, create: bool) -> str:
+        from device.keys import KEYSLOTS_FILE, Purpose, create_slots, unlock
+
+        if self._db_key is None:
+            if self._secret is None:
+                raise StoreError(f"{self.path}: the central store is encrypted and no key was given")
+            folder = self.path.parent
+            if create and not (folder / KEYSLOTS_FILE).exists():
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                ring = create_slots(folder, self._secret, self._keys_config)
+            else:
+                ring, _ = unlock(folder, self._secret)
+            self._db_key = ring.subkey(Purpose.DATABASE).hex()
+            ring.wipe()
+        return self._db_key
 
     def connect(self, create: bool = False):
+        import sqlcipher3
+
         if not create and not self.path.exists():
             raise StoreError(f"no central store at {self.path}: run 'fieldface central --store DIR init'")
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")  # acked means on disk
+        key = self._key(create)
+        conn = sqlcipher3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
+        try:
+            conn.execute("PRAGMA cipher_log_level = NONE")
+            conn.execute(f"PRAGMA key = \"x'{key}'\"")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")  # acked means on disk
+            conn.execute("PRAGMA temp_store = MEMORY")  # no plaintext in temp files
+        except sqlcipher3.dbapi2.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"{self.path} does not open with this key or is damaged ({exc})") from None
         conn.execute("BEGIN")  # DB-API style, as pg8000: every statement inside a transaction
         return _SqliteConn(conn)
 
@@ -92,7 +124,7 @@ class SqliteBackend:
 class _SqliteConn:
     """sqlite3 in autocommit mode made to behave like pg8000: commit/rollback start a new one."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn):
         self.raw = conn
 
     def cursor(self):
@@ -146,22 +178,28 @@ class PostgresBackend:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (unit,))
 
 
-def backend_for(central_config, store_dir: Path | None = None):
-    """The backend the config names: PostgreSQL when ``central.database`` says so, else SQLite in the store dir."""
-    database = central_config.database
+def backend_for(config, store_dir: Path | None = None, env=None):
+    """The backend the config names: PostgreSQL when ``central.database`` says so, else SQLCipher
+    in the store dir, unlocked with the central secret (found as on a unit: credential, key file,
+    prompt). ``config`` is the whole Config: its [keys] cost applies to a new store's key slot."""
+    central = config.central
+    database = central.database
     if database.startswith(("postgresql://", "postgres://")):
         password = None
-        if central_config.password_file is not None:
+        if central.password_file is not None:
             try:
-                password = central_config.password_file.read_text("utf-8").strip()
+                password = central.password_file.read_text("utf-8").strip()
             except OSError as exc:
-                raise ConfigError(f"central.password_file {central_config.password_file}: {exc.strerror}") from None
+                raise ConfigError(f"central.password_file {central.password_file}: {exc.strerror}") from None
         return PostgresBackend(database, password)
     if database:
         raise ConfigError(
             f"central.database must be empty (SQLite in the store dir) or postgresql://..., got {database!r}"
         )
-    return SqliteBackend(Path(store_dir or central_config.store_dir) / DB_FILE)
+    from device.keys import obtain_secret
+
+    keys = config.keys.model_copy(update={"credential_name": central.credential_name})
+    return SqliteBackend(Path(store_dir or central.store_dir) / DB_FILE, obtain_secret(keys, env), keys)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from device.backup import restore_backup, write_backup
-from tests.sync.conftest import DEVICE, fill
+from tests.sync.conftest import DEVICE, central_env, fill
 
 
 def _unit(run_cli, key_file, data_dir):
@@ -16,7 +16,8 @@ def _unit(run_cli, key_file, data_dir):
 
 def test_media_round_trip_with_a_restore(tmp_path, store, audit, secret, fast_config, key_file, run_cli):
     unit = _unit(run_cli, key_file, store.data_dir)
-    central = lambda *args: run_cli("central", "--store", str(tmp_path / "hq"), *args)  # noqa: E731
+    env = central_env(tmp_path)
+    central = lambda *args: run_cli("central", "--store", str(tmp_path / "hq"), *args, env=env)  # noqa: E731
     assert central("init").returncode == 0
     assert unit("unit-card", "-o", str(tmp_path / "card.json")).returncode == 0
     added = central("unit", "add", str(tmp_path / "card.json"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 import time
 
-from tests.sync.conftest import DEVICE, assert_delivered, central_store, fill, make_config, wait_for
+from tests.sync.conftest import DEVICE, assert_delivered, central_env, central_store, fill, make_config, wait_for
 from tests.sync.test_faults import cli, write_toml
 
 SHARED = {"share_group": "receivers"}
@@ -26,7 +26,7 @@ def test_a_killed_member_of_the_share_group_gets_nothing_more(tmp_path, pki, bro
         cfg = make_config(pki, broker.port, tmp_path=tmp_path, receiver=name, receiver_extra=SHARED)
         write_toml(tmp_path / f"rx{n}.toml", cfg)
         configs.append(cfg)
-    receivers = [cli(tmp_path / f"rx{n}.toml", "audit", "receive") for n in range(2)]
+    receivers = [cli(tmp_path / f"rx{n}.toml", "audit", "receive", env=central_env(tmp_path)) for n in range(2)]
     try:
         time.sleep(2)  # both subscribed: no readiness signal crosses a process boundary
         services("publisher", audit, configs[0].sync)

@@ -11,7 +11,7 @@ from device.central.store import CentralStore, PostgresBackend
 from device.errors import StoreError
 from tests.central.conftest import fresh_postgres
 from tests.central.test_verifier import batch, handle
-from tests.sync.conftest import DEVICE, central_store, fill, register
+from tests.sync.conftest import DEVICE, central_env, central_store, fill, register
 
 
 def _refused(store: CentralStore, sql: str) -> str:
@@ -106,18 +106,18 @@ def test_central_verify_cli_exit_codes(tmp_path, audit, run_cli):
     register(store, audit)
     fill(audit, 8)
     handle(store, DEVICE, batch(audit, 1, 8))
-    ok = run_cli("central", "--store", str(tmp_path / "central"), "verify")
+    ok = run_cli("central", "--store", str(tmp_path / "central"), "verify", env=central_env(tmp_path))
     assert ok.returncode == 0 and "8 entries in 1 epoch(s), head 8: ok" in ok.stdout, ok.stderr
     _disable_triggers(store)
     store.write("UPDATE audit_entries SET hash = ? WHERE unit = ? AND seq = 4", ("ab" * 32, DEVICE))
     store.close()
-    bad = run_cli("central", "--store", str(tmp_path / "central"), "verify")
+    bad = run_cli("central", "--store", str(tmp_path / "central"), "verify", env=central_env(tmp_path))
     assert bad.returncode == 6, bad.stderr
     assert "seq 4" in bad.stderr and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
 
 
 def test_a_missing_store_is_one_line(tmp_path, run_cli):
-    result = run_cli("central", "--store", str(tmp_path / "nowhere"), "units")
+    result = run_cli("central", "--store", str(tmp_path / "nowhere"), "units", env=central_env(tmp_path))
     assert result.returncode == 4 and "central --store DIR init" in result.stderr
     with pytest.raises(StoreError, match="init"):
         from device.central.store import SqliteBackend
@@ -131,8 +131,26 @@ def test_central_init_on_postgresql_from_the_config(tmp_path, postgres, run_cli)
     config.write_text(f'[central]\ndatabase = "{postgres.dsn}"\n')
     made = run_cli("--config", str(config), "central", "init")
     assert made.returncode == 0, made.stderr
-    assert "role fieldface_writer: SELECT; INSERT on" in made.stdout and "role fieldface_auditor: SELECT only" in made.stdout
+    assert (
+        "role fieldface_writer: SELECT; INSERT on" in made.stdout
+        and "role fieldface_auditor: SELECT only" in made.stdout
+    )
     again = run_cli("--config", str(config), "central", "init")  # idempotent: migrations applied once, grants again
     assert again.returncode == 0, again.stderr
     listed = run_cli("--config", str(config), "central", "units", "--json")
     assert listed.returncode == 0 and '"units": []' in listed.stdout
+
+
+def test_the_sqlite_store_is_encrypted_and_needs_the_central_key(tmp_path, audit, run_cli, key_file):
+    store = central_store(tmp_path)
+    register(store, audit)
+    fill(audit, 10)
+    handle(store, DEVICE, batch(audit, 1, 10))
+    store.close()
+    for path in (tmp_path / "central").iterdir():  # database, WAL, key slots: no plaintext anywhere
+        data = path.read_bytes()
+        assert b"alice" not in data and DEVICE.encode() not in data and b"candidate.view" not in data, path
+    wrong = run_cli("central", "--store", str(tmp_path / "central"), "units", env={"FIELDFACE_KEY_FILE": str(key_file)})
+    assert wrong.returncode == 3 and "wrong key" in wrong.stderr and wrong.stderr.count("\n") == 1
+    none = run_cli("central", "--store", str(tmp_path / "central"), "units")
+    assert none.returncode == 3 and "fieldface-central-key" in none.stderr

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from device.central.units import fleet
-from tests.sync.conftest import DEVICE, central_store, fill, make_config, wait_for
+from tests.sync.conftest import DEVICE, central_env, central_store, fill, make_config, wait_for
 
 
 def _units(tmp_path) -> dict[str, dict]:
@@ -47,11 +47,12 @@ def test_unit_status_is_central_within_a_heartbeat(tmp_path, pki, broker, audit,
     silent = _units(tmp_path)["unit-silent"]
     assert silent["never_reported"] and not silent["online"] and silent["last_contact"] is None
 
-    listed = run_cli("central", "--store", str(tmp_path / "central"), "units", "--json")
+    env = central_env(tmp_path)
+    listed = run_cli("central", "--store", str(tmp_path / "central"), "units", "--json", env=env)
     assert listed.returncode == 0, listed.stderr
     by_unit = {u["unit"]: u for u in json.loads(listed.stdout)["units"]}
     assert by_unit[DEVICE]["verified_head"]["seq"] == 30 and by_unit["unit-silent"]["never_reported"]
-    text = run_cli("central", "--store", str(tmp_path / "central"), "units").stdout
+    text = run_cli("central", "--store", str(tmp_path / "central"), "units", env=env).stdout
     assert "never reported" in text and DEVICE in text
 
     pub.stop()  # a clean stop says offline

@@ -15,7 +15,8 @@ from device.audit.signing import parse_public_key
 from device.audit.verify import ChainChecker
 from device.central.mqtt import run_receiver
 from device.central.store import DB_FILE, CentralStore, SqliteBackend, backend_for
-from device.config import validate_config
+from device.config import KeysConfig, validate_config
+from device.keys import MasterSecret
 from device.sync.service import run_publisher
 from tests.conftest import FAST_KEYS
 from tests.sync.broker import RECEIVERS, Broker
@@ -83,9 +84,24 @@ def make_config(
     return validate_config(data)
 
 
+CENTRAL_SECRET = b"the central test key, never a real one"
+
+
+def central_env(tmp_path) -> dict:
+    """The environment that opens the tests' central store: its key file, as an operator's."""
+    path = tmp_path / "central.key"
+    if not path.exists():
+        path.write_bytes(CENTRAL_SECRET + b"\n")
+        path.chmod(0o600)
+    return {"FIELDFACE_KEY_FILE": str(path)}
+
+
 def central_store(tmp_path) -> CentralStore:
-    """The tests' SQLite central store in tmp_path/central (made on first use)."""
-    return CentralStore(SqliteBackend(tmp_path / "central" / DB_FILE), create=True)
+    """The tests' SQLCipher central store in tmp_path/central (made on first use)."""
+    backend = SqliteBackend(
+        tmp_path / "central" / DB_FILE, MasterSecret(CENTRAL_SECRET, "key file"), KeysConfig(**FAST_KEYS)
+    )
+    return CentralStore(backend, create=True)
 
 
 def register(store: CentralStore, audit: AuditLog, name: str = "Test unit") -> None:
@@ -147,7 +163,8 @@ def services():
 
 
 def _receiver(cfg, **kwargs):
-    return run_receiver(cfg.receiver, CentralStore(backend_for(cfg.central)), **kwargs)
+    env = central_env(cfg.central.store_dir.parent)
+    return run_receiver(cfg.receiver, CentralStore(backend_for(cfg, env=env)), **kwargs)
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):

@@ -12,7 +12,16 @@ from device.audit.entry import digest
 from device.sync.mqtt import connect_async, make_client
 from device.sync.protocol import Batch, Heartbeat, entries_topic, status_topic
 from tests.sync.broker import PREFIX
-from tests.sync.conftest import DEVICE, RECEIVER, assert_delivered, central_rows, fill, make_config, wait_for
+from tests.sync.conftest import (
+    DEVICE,
+    RECEIVER,
+    assert_delivered,
+    central_env,
+    central_rows,
+    fill,
+    make_config,
+    wait_for,
+)
 
 
 def write_toml(path, cfg) -> None:
@@ -56,7 +65,7 @@ def raw_client(pki, port, who):
 def test_receiver_killed_and_restarted_mid_stream(tmp_path, pki, broker, audit, registry, services):
     cfg = make_config(pki, broker.port, tmp_path=tmp_path)
     write_toml(tmp_path / "central.toml", cfg)
-    receiver = cli(tmp_path / "central.toml", "audit", "receive")
+    receiver = cli(tmp_path / "central.toml", "audit", "receive", env=central_env(tmp_path))
     try:
         services("publisher", audit, cfg.sync)
         writer = threading.Thread(target=fill, args=(audit, 600))
@@ -65,7 +74,7 @@ def test_receiver_killed_and_restarted_mid_stream(tmp_path, pki, broker, audit, 
         receiver.send_signal(signal.SIGKILL)
         receiver.communicate(timeout=10)
         writer.join(60)
-        receiver = cli(tmp_path / "central.toml", "audit", "receive")
+        receiver = cli(tmp_path / "central.toml", "audit", "receive", env=central_env(tmp_path))
         # Entries written after the restart: their acks can only come from the new receiver (the
         # first may have acked all 600 before it was killed), so it is up before we stop it.
         fill(audit, 50, start=600)

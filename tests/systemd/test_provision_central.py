@@ -15,6 +15,7 @@ from device.audit.card import make_card
 from device.config import validate_config
 from device.sync.mqtt import connect_async, make_client
 from tests.conftest import REPO
+from tests.processes import clean_env
 from tests.sync.broker import MOSQUITTO, free_port, wait_for_port
 
 
@@ -60,7 +61,10 @@ def _connects(cfg) -> bool:
 
 def test_provision_central_then_a_broker_from_its_files(tmp_path, audit):
     root = tmp_path / "root"
-    made = _run("--root", root, "--broker-host", "127.0.0.1", "--receiver", "rx-a", "--receiver", "rx-b")
+    passphrase = tmp_path / "pass"
+    passphrase.write_text("operators passphrase 1\n")
+    args = ("--root", root, "--seal-with", "tpm2-absent", "--passphrase-file", passphrase)
+    made = _run(*args, "--broker-host", "127.0.0.1", "--receiver", "rx-a", "--receiver", "rx-b")
     assert made.returncode == 0, made.stderr
     central, mosq = root / "etc/fieldface-central", root / "etc/mosquitto/fieldface"
     assert (central / "ca/ca.key").stat().st_mode & 0o777 == 0o600
@@ -78,7 +82,15 @@ def test_provision_central_then_a_broker_from_its_files(tmp_path, audit):
         assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == name
     assert (root / "etc/systemd/system/fieldface-receiver.service").exists()
     assert "fieldface-central" in (root / "etc/passwd").read_text()
-    again = _run("--root", root, "--broker-host", "127.0.0.1")
+    # The store is made, encrypted, and opens with the operators' passphrase (or the sealed key).
+    store = root / "var/lib/fieldface-central"
+    assert (store / "central.db").exists() and b"units" not in (store / "central.db").read_bytes()
+    assert (root / "etc/credstore.encrypted/fieldface-central-key").exists()
+    env = {**clean_env(), "FIELDFACE_KEY_FILE": str(passphrase)}
+    listed = subprocess.run([sys.executable, "-m", "device.cli", "central", "--store", str(store), "units"],
+                            capture_output=True, text=True, env=env, check=False, timeout=60)  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    again = _run(*args, "--broker-host", "127.0.0.1")
     assert again.returncode == 4 and "nothing was changed" in again.stderr
 
     # A unit: its card and a request with its id as CN are signed; another CN is refused.

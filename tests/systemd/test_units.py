@@ -94,8 +94,8 @@ def test_exposure_score(root, unit, record_property):
 @pytest.mark.parametrize("unit", SERVICES)
 def test_hardening_that_the_issue_names(unit):
     text = UNIT_FILES[unit].read_text()
-    # The receiver holds no unit key: its own user, and the store's password (if any) in its config dir.
-    own = ("User=fieldface-central\n",) if unit == "fieldface-receiver.service" else (
+    # The central receiver: its own user and its own key (the central store's, not a unit's).
+    own = ("User=fieldface-central\n", "LoadCredentialEncrypted=fieldface-central-key") if unit == "fieldface-receiver.service" else (
         "User=fieldface\n", "LoadCredentialEncrypted=fieldface-key")  # fmt: skip
     for line in (*own, "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "NoNewPrivileges=yes",
                  "CapabilityBoundingSet=\n", "SystemCallFilter=@system-service", "DevicePolicy=closed",

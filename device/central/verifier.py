@@ -27,11 +27,9 @@ from device.audit.epoch import EPOCH_ACTION, last_head_matches
 from device.audit.signing import head_signature_valid, parse_public_key
 from device.central.store import CentralStore, Epoch, now
 from device.errors import UsageError
-from device.sync.protocol import ACK_GAP, ACK_OK, ACK_REJECTED, Ack
+from device.sync.protocol import ACK_GAP, ACK_OK, ACK_REJECTED, RECOVERY_FORMAT, Ack
 
 log = logging.getLogger(__name__)
-
-RECOVERY_FORMAT = "fieldface-audit-recovery/1"
 
 
 class Refusal(Exception):
@@ -227,6 +225,9 @@ def _lineage_rows(store, unit, epochs: dict[int, Epoch], top: int, first: int, l
     while number is not None and upper >= first:
         e = epochs[number]
         low = max(first, e.start_seq)
-        rows += [r for r in store.entries(unit, number) if low <= r[0] <= upper]
+        rows += store.query(
+            "SELECT seq, hash, body FROM audit_entries WHERE unit = ? AND epoch = ? AND seq BETWEEN ? AND ?",
+            (unit, number, low, upper),
+        )
         upper, number = min(upper, e.start_seq - 1), e.parent
     return sorted(rows), {"seq": seq, "hash": hash_hex, "sig": sig}

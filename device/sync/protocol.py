@@ -28,6 +28,9 @@ from dataclasses import dataclass
 from device.audit.entry import GENESIS, Entry
 
 VERSION = 1
+# What a receiver sends a restored unit (retained on its recovery topic, or as a file): the entries
+# its lost timeline held, with the signed head central kept (device/sync/recovery.py).
+RECOVERY_FORMAT = "fieldface-audit-recovery/1"
 ACK_OK = "ok"  # stored (or already held): the receiver's head is seq
 ACK_GAP = "gap"  # the batch starts after the receiver's head: resend from head + 1
 ACK_REJECTED = "rejected"  # not stored (bad signature, fork, unknown device): reason says why

@@ -18,8 +18,8 @@ from device.audit.signing import parse_public_key
 from device.audit.verify import ChainChecker
 from device.errors import AuditError, UsageError
 from device.gallery.erasure import ERASURE_ACTIONS, reapply_erasures
+from device.sync.protocol import RECOVERY_FORMAT
 
-RECOVERY_FORMAT = "fieldface-audit-recovery/1"
 RECOVERY_ACTION = "audit.recovery"
 
 

@@ -95,7 +95,8 @@ def test_exposure_score(root, unit, record_property):
 def test_hardening_that_the_issue_names(unit):
     text = UNIT_FILES[unit].read_text()
     # The central receiver: its own user and its own key (the central store's, not a unit's).
-    own = ("User=fieldface-central\n", "LoadCredentialEncrypted=fieldface-central-key") if unit == "fieldface-receiver.service" else (
+    central = unit == "fieldface-receiver.service"
+    own = ("User=fieldface-central\n", "LoadCredentialEncrypted=fieldface-central-key") if central else (
         "User=fieldface\n", "LoadCredentialEncrypted=fieldface-key")  # fmt: skip
     for line in (*own, "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "NoNewPrivileges=yes",
                  "CapabilityBoundingSet=\n", "SystemCallFilter=@system-service", "DevicePolicy=closed",

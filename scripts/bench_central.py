@@ -268,10 +268,19 @@ def share_once(site: Site, root: Path, pg, mode: str, args) -> tuple[float, floa
         acked = sum(min(p.acked, target) - (target - args.entries) for p in pubs)
         return acked / elapsed
 
+    def gaps() -> int:
+        reader = CentralStore(PostgresBackend(dsn))
+        try:
+            return int(reader.query("SELECT count(*) FROM audit_gaps")[0][0])
+        finally:
+            reader.close()
+
     both = phase(args.entries, 120)
+    gaps_both = gaps()
     procs[1].send_signal(signal.SIGKILL)
     procs[1].wait()
     one = phase(2 * args.entries, args.limit)
+    print(f"  {mode}: gaps answered with both alive {gaps_both}, after the kill {gaps() - gaps_both}")
     stop.set()
     for t in threads:
         t.join(10)

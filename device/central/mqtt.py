@@ -151,9 +151,18 @@ def run_receiver(
     connect_async(client, cfg.broker, persistent=not cfg.share_group if persistent is None else persistent)
     client.loop_start()
     lifecycle.ready("receiving audit batches")
+    next_check = 0.0
     try:
         while not stop.wait(0.2):
-            lifecycle.watchdog_ping()
+            if time.monotonic() >= next_check:  # the watchdog is fed only while the store answers
+                next_check = time.monotonic() + 10
+                try:
+                    with lock:
+                        store.query("SELECT 1")
+                except Exception:  # systemd's watchdog restarts us if this goes on
+                    log.exception("the central store does not answer")
+                    continue
+                lifecycle.watchdog_ping()
             if once_idle is not None and time.monotonic() - last_activity[0] > once_idle:
                 break
         return 0

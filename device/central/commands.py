@@ -52,7 +52,7 @@ def register(sub) -> None:
 def open_central(ctx, args, create: bool = False):
     from device.central.store import CentralStore, backend_for
 
-    return CentralStore(backend_for(ctx.config, getattr(args, "store", None), ctx.env), create=create)
+    return CentralStore(backend_for(ctx.config, getattr(args, "store", None), ctx.env, create), create=create)
 
 
 def cmd_init(ctx, args) -> int:

@@ -178,7 +178,7 @@ class PostgresBackend:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (unit,))
 
 
-def backend_for(config, store_dir: Path | None = None, env=None):
+def backend_for(config, store_dir: Path | None = None, env=None, create: bool = False):
     """The backend the config names: PostgreSQL when ``central.database`` says so, else SQLCipher
     in the store dir, unlocked with the central secret (found as on a unit: credential, key file,
     prompt). ``config`` is the whole Config: its [keys] cost applies to a new store's key slot."""
@@ -198,8 +198,11 @@ def backend_for(config, store_dir: Path | None = None, env=None):
         )
     from device.keys import obtain_secret
 
+    path = Path(store_dir or central.store_dir) / DB_FILE
+    if not create and not path.exists():  # said before asking for a key it would not need
+        raise StoreError(f"no central store at {path}: run 'fieldface central --store DIR init'")
     keys = config.keys.model_copy(update={"credential_name": central.credential_name})
-    return SqliteBackend(Path(store_dir or central.store_dir) / DB_FILE, obtain_secret(keys, env), keys)
+    return SqliteBackend(path, obtain_secret(keys, env), keys)
 
 
 @dataclass(frozen=True)

@@ -256,7 +256,8 @@ def _unpack(records: Iterator[bytes], db_path: Path, path: Path) -> dict:
 
 def _verify(store: Store, manifest: dict, path: Path, actor: str) -> None:
     """Every check before the data dir is put in place; the restore is its own last audit entry."""
-    from device.audit import AuditLog, verify_store
+    from device.audit import AuditLog, Draft, verify_store
+    from device.audit.epoch import epoch_draft
     from device.audit.signing import parse_public_key
 
     problems = store.check_integrity()
@@ -273,7 +274,12 @@ def _verify(store: Store, manifest: dict, path: Path, actor: str) -> None:
             )
         if report.head_seq < int(manifest.get("audit_head", 0)):
             raise StoreError(f"{path}: the audit log in the backup ends before its manifest says; nothing was restored")
+        # The restored log opens a new epoch (device/audit/epoch.py): the lost card may have gone on
+        # past this head, and central may hold that; both timelines are kept there, none rewritten.
         details = {"backup_created_at": manifest.get("created_at"), "audit_head": report.head_seq}
-        audit.record("store.restore", actor=actor, role="cli", object=f"backup:{path.name}", details=details)
+        drafts = [epoch_draft(manifest, path.name, (report.head_seq, report.head_hash), actor),
+                  Draft("store.restore", actor, "cli", f"backup:{path.name}", details=details)]  # fmt: skip
+        with store.transaction() as conn:
+            audit.append_in(conn, drafts)
     finally:
         audit.close()

@@ -23,8 +23,9 @@ from device.errors import FieldfaceError, UsageError
 
 log = logging.getLogger("fieldface")
 
-# The web UI registers ``serve`` here too, and the hooks service ``hooks``: the CLI is a door like
-# the web, so it may name them; the domain packages under device/ never import web/ or firmware_hooks/.
+# The web UI registers ``serve`` here too, and the hooks service ``hooks``, and the central side
+# ``central``: the CLI is a door like the web, so it may name them; the unit's packages under
+# device/ never import web/, firmware_hooks/ or device/central/.
 COMMAND_MODULES = (
     "device.commands.store",
     "device.commands.backup",
@@ -35,6 +36,7 @@ COMMAND_MODULES = (
     "device.commands.sync",
     "device.commands.appliance",
     "device.commands.users",
+    "device.central.commands",
     "firmware_hooks.commands",
     "web.commands",
 )

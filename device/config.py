@@ -142,9 +142,13 @@ class MqttBrokerConfig(Section):
     cert_file: Path = Path("/etc/fieldface/mqtt/client.pem")
     key_file: Path = Path("/etc/fieldface/mqtt/client.key")
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
-    # paho's reconnect back-off doubles from min to max while the broker is unreachable.
+    # paho's reconnect back-off doubles from min to max while the broker is unreachable. A unit
+    # coming back after an outage sits out up to one whole max period before it even tries: 120 s
+    # cost a returning unit ~2 minutes; 5 s keeps a 5,000-entry drain within ~10 s (scripts/
+    # bench_central.py drain). A failed attempt is cheap for the broker (TCP refused or one TLS
+    # handshake every 5 s per unit).
     reconnect_min_s: Annotated[float, Field(ge=0.1, le=60)] = 1.0
-    reconnect_max_s: Annotated[float, Field(ge=1, le=3600)] = 120.0
+    reconnect_max_s: Annotated[float, Field(ge=1, le=3600)] = 5.0
     # How long the broker keeps our session (subscriptions, queued QoS 1 messages) while we are
     # away. Delivery never depends on it (the outbox is the store), it only saves resends.
     session_expiry_s: Annotated[int, Field(ge=0, le=2**32 - 1)] = 30 * 24 * 3600
@@ -164,21 +168,44 @@ class SyncConfig(Section):
     ack_timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
     ack_timeout_max_s: Annotated[float, Field(gt=0, le=3600)] = 300.0
     poll_s: Annotated[float, Field(gt=0, le=60)] = 0.5
+    # A signed heartbeat (head, backlog, uptime, version, disk) on the status topic this often.
+    heartbeat_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
 
 
 class ReceiverConfig(Section):
-    """Central side: verifies every device's chain and stores it."""
+    """Central side: the MQTT receiver that verifies every unit's chain into the central store."""
 
     broker: MqttBrokerConfig = MqttBrokerConfig()
     topic_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_/-]{1,100}$")] = "fieldface/audit"
     client_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = "fieldface-receiver"
     # Several receivers behind one broker: the same group name makes them share the load
-    # (MQTT v5 shared subscription $share/<group>/...). Empty: a plain subscription.
+    # (MQTT v5 shared subscription $share/<group>/...). Empty: a plain subscription. Members of a
+    # group connect without a persistent session, so a dead one stops being handed batches at once
+    # (docs/central-receiver.md, "a dead receiver").
     share_group: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{0,64}$")] = ""
-    # Lines "<device id> ed25519:<hex>" as printed by 'fieldface audit pubkey'.
-    registry: Path = Path("/etc/fieldface/devices.txt")
-    # A SQLite file path, or postgresql://user:password@host:port/dbname
-    database: str = "/var/lib/fieldface-receiver/audit.db"
+    # A restored unit is sent the entries it lost (to re-apply erasures) in one retained message up
+    # to this many entries; above it, an operator carries them on media (central recovery).
+    recovery_max_entries: Annotated[int, Field(ge=0, le=1_000_000)] = 50_000
+
+
+class CentralConfig(Section):
+    """The central store (device/central) that receivers write, `fieldface central` manages and
+    the console reads."""
+
+    # `fieldface central --store DIR` overrides it. With database empty: SQLite DIR/central.db.
+    store_dir: Path = Path("/var/lib/fieldface-central")
+    # The central master secret (it opens the SQLCipher store; issue 16 derives the agency's keys
+    # from it): this systemd credential, else $FIELDFACE_KEY_FILE, else a typed passphrase.
+    credential_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = "fieldface-central-key"
+    # Empty, or postgresql://ROLE@HOST:PORT/DB: admin commands use the owner, receivers the writer
+    # role, the console the auditor role (each its own config file). The password, if any, is read
+    # from password_file (e.g. a systemd credential), never written here.
+    database: str = ""
+    password_file: Path | None = None
+    writer_role: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "fieldface_writer"
+    auditor_role: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "fieldface_auditor"
+    # A unit not heard from (batch or heartbeat) for this long counts as offline, whatever it said.
+    offline_after_s: Annotated[float, Field(gt=0, le=30 * 86400)] = 180.0
 
 
 class CameraConfig(Section):
@@ -346,6 +373,7 @@ class Config(Section):
     vision: VisionConfig = VisionConfig()
     sync: SyncConfig = SyncConfig()
     receiver: ReceiverConfig = ReceiverConfig()
+    central: CentralConfig = CentralConfig()
     camera: CameraConfig = CameraConfig()
     gpio: GpioConfig = GpioConfig()
     hooks: HooksConfig = HooksConfig()

@@ -25,15 +25,20 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from device.audit import AuditLog, Draft  # noqa: E402
-from device.config import validate_config  # noqa: E402
+from device.audit.card import make_card  # noqa: E402
+from device.central.mqtt import run_receiver  # noqa: E402
+from device.central.store import CentralStore, SqliteBackend  # noqa: E402
+from device.config import KeysConfig, validate_config  # noqa: E402
 from device.keys import MasterSecret  # noqa: E402
 from device.store import init_data_dir  # noqa: E402
-from device.sync.service import run_publisher, run_receiver  # noqa: E402
+from device.sync.service import run_publisher  # noqa: E402
 from tests.conftest import FAST_KEYS  # noqa: E402
 from tests.sync.broker import Broker  # noqa: E402
 from tests.sync.pki import CA  # noqa: E402
 
 DEVICE = "bench-unit"
+
+CENTRAL_KEY = MasterSecret(b"bench central key, not a real one", "key file")
 
 
 def new_log(root: Path, name: str, device: str = DEVICE) -> AuditLog:
@@ -133,7 +138,7 @@ def sync_bench(root: Path, backlog: int) -> None:
     pki_dir = root / "pki"
     pki_dir.mkdir()
     ca = CA(pki_dir, "bench-ca")
-    server, receiver = ca.issue("server", server=True), ca.issue("receiver")
+    server, receiver = ca.issue("server", server=True), ca.issue("central-receiver-1")
     (root / "broker").mkdir()
     broker = Broker(root / "broker", ca.ca_file, *server)
     broker.start()
@@ -144,7 +149,12 @@ def sync_bench(root: Path, backlog: int) -> None:
             device = ca.issue(device_id)
             log = new_log(root, f"sync-{device_id}", device_id)
             fill_fast(log, n)
-            (root / f"devices-{device_id}.txt").write_text(f"{device_id} ed25519:{log.signer.public_key_hex}\n")
+            central = CentralStore(
+                SqliteBackend(root / f"central-{device_id}" / "central.db", CENTRAL_KEY, KeysConfig(**FAST_KEYS)),
+                create=True,
+            )
+            card = make_card(log, device_id)
+            central.add_unit(device_id, device_id, card["audit_key"], "{}", "bench")
             base = {"host": "127.0.0.1", "port": broker.port, "ca_file": str(ca.ca_file)}
             cfg = validate_config(
                 {
@@ -157,14 +167,13 @@ def sync_bench(root: Path, backlog: int) -> None:
                     },
                     "receiver": {
                         "broker": {**base, "cert_file": str(receiver[0]), "key_file": str(receiver[1])},
-                        "registry": str(root / f"devices-{device_id}.txt"),
-                        "database": str(root / f"central-{device_id}.db"),
                         "client_id": f"receiver-{device_id}",
                     },
                 }
             )
             stop, ready = threading.Event(), threading.Event()
-            rx = threading.Thread(target=run_receiver, args=(cfg.receiver,), kwargs={"stop": stop, "ready": ready})
+            rx = threading.Thread(target=run_receiver, args=(cfg.receiver, central),
+                                  kwargs={"stop": stop, "ready": ready})  # fmt: skip
             rx.start()
             ready.wait(15)
             t = time.perf_counter()

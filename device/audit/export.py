@@ -2,12 +2,18 @@
 
     {"type": "header", "format": "fieldface-audit-export/1", "device": ..., "public_key": ..., "after": N}
     {"type": "entry", ...every body field..., "hash": ...}          one per entry, in order
-    {"type": "end", "after": N, "seq": S, "hash": H, "count": K, "exported_at": T, "sig": ...}
+    {"type": "head", "seq": S, "hash": H, "sig": ...}                the head before an epoch entry
+    {"type": "end", "after": N, "seq": S, "hash": H, "count": K, "exported_at": T, "sig": ...,
+     "head_sig": ...}
 
 The end line is signed over (device, after, last seq, its hash, count, time) in its own signature
 domain. Through the hash chain it vouches for every entry line; a file cut short has no end line
 (or one that names a later seq), so truncation is detected as well as edits. The header's
 public key is only a hint: the verifier must be given the key from a trusted place.
+
+``head_sig`` and the ``head`` lines are chain-head signatures (the domain of batches and
+checkpoints), so central can take a file through the very checks of an MQTT batch
+(``fieldface central receive-file``): one signed head per epoch run (device/audit/epoch.py).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import TextIO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from device.audit.entry import GENESIS, Entry, SystemClock
+from device.audit.epoch import EPOCH_ACTION
 from device.audit.signing import export_end_message, signature_valid
 from device.audit.verify import ChainChecker, Problem, Report
 
@@ -36,12 +43,15 @@ def export(log, out: TextIO, after: int = 0) -> tuple[int, int]:
                      "public_key": signer.public_key_hex, "after": after}))  # fmt: skip
     count, last_seq, last_hash = 0, after, log.entry_hash(after) or GENESIS
     for entry in log.iter_entries(after):
+        if entry.action == EPOCH_ACTION and count:
+            out.write(_line({"type": "head", "seq": last_seq, "hash": last_hash,
+                             "sig": signer.sign_head(last_seq, last_hash)}))  # fmt: skip
         out.write(_line({"type": "entry", **entry.to_wire()}))
         count, last_seq, last_hash = count + 1, entry.seq, entry.hash
     at = SystemClock().utc()
     sig = signer.sign(export_end_message(log.device_id, after, last_seq, last_hash, count, at))
     out.write(_line({"type": "end", "after": after, "seq": last_seq, "hash": last_hash, "count": count,
-                     "exported_at": at, "sig": sig}))  # fmt: skip
+                     "exported_at": at, "sig": sig, "head_sig": signer.sign_head(last_seq, last_hash)}))  # fmt: skip
     return count, last_seq
 
 
@@ -68,6 +78,8 @@ def verify_export(lines: Iterable[str], public_key: Ed25519PublicKey) -> Report:
                 checker.problem("inserted", checker.report.head_seq, f"line {number}: a line after the signed end")
             elif kind == "entry":
                 checker.feed(Entry.from_wire(obj))
+            elif kind == "head":
+                checker.signed_head(int(obj["seq"]), str(obj["hash"]), str(obj["sig"]), "head line")
             elif kind == "end":
                 ended = True
                 _check_end(checker, device, after, obj, public_key)

@@ -66,6 +66,10 @@ class AuditLog:
         return self._device
 
     @property
+    def store(self):
+        return self._store
+
+    @property
     def signer(self) -> DeviceSigner:
         return self._signer
 

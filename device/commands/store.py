@@ -60,8 +60,11 @@ def _audit(store, action: str, outcome: str = "ok", details: dict | None = None)
 
 
 def cmd_status(ctx, args) -> int:
+    from device.sync.state import summary
+
     store = ctx.store
     meta = store.meta()
+    sync = summary(store)
     data = {
         "version": __version__,
         "data_dir": str(store.data_dir),
@@ -70,6 +73,7 @@ def cmd_status(ctx, args) -> int:
         "schema": {"version": store.schema_version(), "latest": latest_version()},
         "key_source": store.keyring.source,
         "counts": store.counts(),
+        "sync": sync,
     }
     lines = [
         f"fieldface {data['version']}",
@@ -79,6 +83,15 @@ def cmd_status(ctx, args) -> int:
         f"schema:     {data['schema']['version']} (latest {data['schema']['latest']})",
         "contents:   " + ", ".join(f"{name} {n}" for name, n in data["counts"].items()),
     ]
+    if not sync:
+        lines.append("sync:       never acknowledged by a receiver")
+    for dest, s in sync.items():
+        lines.append(
+            f"sync:       {dest}: acked up to seq {s['acked_seq']} of {s['head_seq']} "
+            f"(backlog {s['backlog']}), last ack {s['last_ack_at'] or 'not recorded'}"
+        )
+        if s["last_problem"]:
+            lines.append(f"            last problem {s['last_problem_at']}: {s['last_problem']}")
     emit(data, args.json, lines)
     return 0
 

@@ -206,7 +206,8 @@ def _enroll_one(gallery, conn, info, pending: _Pending, actor, force_reason, ind
             (image_id, gal.id, embedding.model_id, vector_to_blob(embedding.vector)),
         ).lastrowid
         version = bump_version(conn, gal.id)
-        details = {"gallery": info.gallery, "sha256": sha, "quality": face.quality.verdict, "new_subject": created}
+        details = {"gallery": info.gallery, "reference": info.reference, "legal_basis": info.legal_basis[:200],
+                   "sha256": sha, "quality": face.quality.verdict, "new_subject": created}  # fmt: skip
         if forced:
             details["forced"] = forced
         (entry,) = gallery.audit.append_in(

@@ -25,21 +25,9 @@ def delete_subject(gallery, subject_id: int, actor, reason: str, action: str = "
     with gallery.store.connection() as conn:
         subject = get_subject(conn, subject_id)
         with gallery.store.transaction(conn):
-            gallery_id = conn.execute("SELECT gallery_id FROM subjects WHERE id = ?", (subject_id,)).fetchone()[0]
-            embedding_ids = [
-                row[0]
-                for row in conn.execute(
-                    "SELECT e.id FROM embeddings e JOIN face_images f ON f.id = e.image_id WHERE f.subject_id = ?",
-                    (subject_id,),
-                )
-            ]
-            images = conn.execute("SELECT count(*) FROM face_images WHERE subject_id = ?", (subject_id,)).fetchone()[0]
-            conn.execute("DELETE FROM subjects WHERE id = ?", (subject_id,))
-            version = bump_version(conn, gallery_id)
-            details = {"gallery": subject.gallery, "images": images, "embeddings": len(embedding_ids),
-                       "reason": reason.strip()[:200]}  # fmt: skip
-            gallery.audit.append_in(conn, [Draft(action, actor.name, actor.role, f"subject:{subject_id}",
-                                                 details=details)])  # fmt: skip
+            gallery_id, embedding_ids, images, version = _erase_rows(
+                conn, gallery.audit, subject, actor.name, actor.role, action, {"reason": reason.strip()[:200]}
+            )
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         index = gallery.index(conn, gallery_id)
         index.apply(conn, {}, embedding_ids, version)
@@ -76,6 +64,72 @@ def erase_search_probes(conn, search_ids: list[int], now: str) -> None:
     record and audit entry stay, with ``purged_at``)."""
     conn.executemany("UPDATE searches SET probe_image = NULL, purged_at = ? WHERE id = ?",
                      [(now, sid) for sid in search_ids])  # fmt: skip
+
+
+def _erase_rows(conn, audit, subject, actor: str, role: str, action: str, extra: dict):
+    """Delete one subject's rows and record it, inside the caller's transaction.
+
+    The entry names the subject by the unit's number *and* the agency's reference and legal basis
+    (ids and references only: never the name), so central can answer for the person, not the row."""
+    gallery_id = conn.execute("SELECT gallery_id FROM subjects WHERE id = ?", (subject.id,)).fetchone()[0]
+    embedding_ids = [
+        row[0]
+        for row in conn.execute(
+            "SELECT e.id FROM embeddings e JOIN face_images f ON f.id = e.image_id WHERE f.subject_id = ?",
+            (subject.id,),
+        )
+    ]
+    images = conn.execute("SELECT count(*) FROM face_images WHERE subject_id = ?", (subject.id,)).fetchone()[0]
+    conn.execute("DELETE FROM subjects WHERE id = ?", (subject.id,))
+    version = bump_version(conn, gallery_id)
+    details = {"gallery": subject.gallery, "reference": subject.reference, "legal_basis": subject.legal_basis[:200],
+               "images": images, "embeddings": len(embedding_ids), **extra}  # fmt: skip
+    audit.append_in(conn, [Draft(action, actor, role, f"subject:{subject.id}", details=details)])
+    return gallery_id, embedding_ids, images, version
+
+
+ERASURE_ACTIONS = ("gallery.delete_subject", "purge.subject")
+
+
+def reapply_erasures(store, audit, erasures, *, enrolled_before: str, actor: str, why: str) -> tuple[list, list]:
+    """Erase again, on a restored unit, what erasure entries of a lost timeline erased; returns
+    ``(erased subject ids, (seq, reason) skipped)``.
+
+    A local subject is erased only if it is the one the entry erased: the same number, gallery and
+    reference, enrolled before ``enrolled_before`` (the backup's time: a number handed out again
+    after the restore belongs to someone else). Entries come from the unit's own lost timeline
+    (device/sync/recovery.py); central erasure orders (issue 16) are meant to feed this too.
+    Each subject is its own transaction and audit entry; the index files of its gallery are
+    removed (rebuilt from the database without it on next use), as delete_subject does for
+    other models' files.
+    """
+    erased, skipped = [], []
+    for entry in erasures:
+        try:
+            number = int(str(entry.object).removeprefix("subject:"))
+        except ValueError:
+            skipped.append((entry.seq, f"object {entry.object!r} names no subject"))
+            continue
+        with store.connection() as conn:
+            try:
+                subject = get_subject(conn, number)
+            except UsageError:
+                skipped.append((entry.seq, f"subject {number} is not on this unit (already erased)"))
+                continue
+            wanted = entry.details.get("gallery"), entry.details.get("reference", subject.reference)
+            if (subject.gallery, subject.reference) != wanted or subject.enrolled_at > enrolled_before:
+                skipped.append((entry.seq, f"subject {number} on this unit is another person"))
+                continue
+            with store.transaction(conn):
+                gallery_id, _emb, _images, _version = _erase_rows(
+                    conn, audit, subject, actor, "system", entry.action,
+                    {"reason": f"{why}: erased at seq {entry.seq} of the lost timeline", "replayed_seq": entry.seq},
+                )  # fmt: skip
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        for path in store.cache_dir.glob(f"index-g{gallery_id}-*.sealed"):
+            path.unlink()
+        erased.append(number)
+    return erased, skipped
 
 
 def set_legal_hold(gallery, case: str, hold: bool, actor, reason: str) -> None:

@@ -44,7 +44,9 @@ def make_client(client_id: str, cfg: MqttBrokerConfig, will: tuple[str, bytes] |
     return client
 
 
-def connect_async(client: mqtt.Client, cfg: MqttBrokerConfig) -> None:
+def connect_async(client: mqtt.Client, cfg: MqttBrokerConfig, persistent: bool = True) -> None:
+    """``persistent=False``: no session survives us (a member of a receivers' share group, whose
+    subscription must vanish with it so the broker stops handing it batches)."""
     props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = cfg.session_expiry_s
-    client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive_s, clean_start=False, properties=props)
+    props.SessionExpiryInterval = cfg.session_expiry_s if persistent else 0
+    client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive_s, clean_start=not persistent, properties=props)

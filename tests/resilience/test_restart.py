@@ -86,7 +86,7 @@ def test_web_restarts_cleanly_after_kill_9(tmp_path, key_file, fast_config_file,
 def test_sync_resumes_after_kill_9(tmp_path, pki, broker, audit, registry, services, key_file, secret, fast_config):
     cfg = make_config(pki, broker.port, tmp_path=tmp_path)
     write_toml(tmp_path / "device.toml", cfg)
-    services("receiver", cfg.receiver)
+    services("receiver", cfg)
     env = {"FIELDFACE_KEY_FILE": str(key_file), "FIELDFACE_DATA_DIR": str(audit._store.data_dir)}
     fill(audit, 300)
     daemon = cli(tmp_path / "device.toml", "sync", env=env, start_new_session=True)
@@ -102,5 +102,5 @@ def test_sync_resumes_after_kill_9(tmp_path, pki, broker, audit, registry, servi
             daemon.send_signal(signal.SIGTERM)
             _, err = daemon.communicate(timeout=20)
             assert daemon.returncode == 0, err
-    assert_delivered(tmp_path / "central.db", audit)  # nothing lost, nothing twice, chain intact
+    assert_delivered(tmp_path, audit)  # nothing lost, nothing twice, chain intact
     assert _verified(audit._store.data_dir, secret, fast_config) == 320

@@ -1,5 +1,6 @@
-"""A real mosquitto on 127.0.0.1 with TLS client certificates and per-device ACLs, and a TCP proxy
-that can cut every connection through it. Both are started and cleaned up by the tests."""
+"""A real mosquitto on 127.0.0.1 run from the documented configuration (docs/broker/: TLS client
+certificates, per-unit and per-receiver ACL, persistence, queue limits), and a TCP proxy that can
+cut every connection through it. Both are started and cleaned up by the tests."""
 
 from __future__ import annotations
 
@@ -14,16 +15,27 @@ from pathlib import Path
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 PREFIX = "fieldface/audit"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "broker"
+# The receivers' certificate names in the documented ACL (docs/broker/acl).
+RECEIVERS = ("central-receiver-1", "central-receiver-2")
 
-ACL = f"""user receiver
-topic read {PREFIX}/+/entries
-topic write {PREFIX}/+/ack
-topic read {PREFIX}/+/status
 
-pattern write {PREFIX}/%u/entries
-pattern write {PREFIX}/%u/status
-pattern read {PREFIX}/%u/ack
-"""
+def documented_config(folder: Path, port: int, ca_file: Path, cert_file: Path, key_file: Path) -> str:
+    """docs/broker/mosquitto.conf as documented, with only its paths and port changed."""
+    text = (DOCS / "mosquitto.conf").read_text()
+    for old, new in {
+        "/var/lib/mosquitto/": f"{folder / 'data'}/",
+        "/etc/mosquitto/fieldface/acl": str(DOCS / "acl"),
+        "/etc/mosquitto/fieldface/ca.pem": str(ca_file),
+        "/etc/mosquitto/fieldface/server.pem": str(cert_file),
+        "/etc/mosquitto/fieldface/server.key": str(key_file),
+        "/var/log/mosquitto/fieldface.log": str(folder / "mosquitto.log"),
+        "listener 8883": f"listener {port} 127.0.0.1",
+    }.items():
+        assert old in text, f"docs/broker/mosquitto.conf no longer says {old!r}"
+        text = text.replace(old, new)
+    # As root mosquitto drops to the 'mosquitto' user, which cannot read the test's files.
+    return ("user root\n" if os.geteuid() == 0 else "") + text
 
 
 def free_port() -> int:
@@ -49,29 +61,7 @@ class Broker:
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         (folder / "data").mkdir(exist_ok=True)
-        (folder / "acl").write_text(ACL)
-        # As root mosquitto drops to the 'mosquitto' user unless told to stay: keep it simple.
-        user = "user root\n" if os.geteuid() == 0 else ""
-        (folder / "mosquitto.conf").write_text(
-            f"""{user}per_listener_settings false
-allow_anonymous false
-persistence true
-persistence_location {folder / "data"}/
-autosave_interval 1
-acl_file {folder / "acl"}
-log_dest file {folder / "mosquitto.log"}
-log_type error
-log_type warning
-log_type notice
-max_queued_messages 100000
-listener {self.port} 127.0.0.1
-cafile {ca_file}
-certfile {cert_file}
-keyfile {key_file}
-require_certificate true
-use_identity_as_username true
-"""
-        )
+        (folder / "mosquitto.conf").write_text(documented_config(folder, self.port, ca_file, cert_file, key_file))
 
     def start(self) -> None:
         self.proc = subprocess.Popen(

@@ -9,17 +9,21 @@ import time
 import pytest
 
 from device.audit import AuditLog
+from device.audit.card import make_card
 from device.audit.entry import Entry
 from device.audit.signing import parse_public_key
 from device.audit.verify import ChainChecker
-from device.config import validate_config
-from device.sync.central_store import CentralStore, SqliteBackend
-from device.sync.service import run_publisher, run_receiver
+from device.central.mqtt import run_receiver
+from device.central.store import DB_FILE, CentralStore, SqliteBackend, backend_for
+from device.config import KeysConfig, validate_config
+from device.keys import MasterSecret
+from device.sync.service import run_publisher
 from tests.conftest import FAST_KEYS
-from tests.sync.broker import Broker
+from tests.sync.broker import RECEIVERS, Broker
 from tests.sync.pki import CA
 
 DEVICE = "test-unit"  # the store fixture's device id, and the CN of its client certificate
+RECEIVER = RECEIVERS[0]
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +31,7 @@ def pki(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pki")
     ca = CA(folder, "test-ca")
     rogue = CA(folder, "rogue-ca")
-    certs = {name: ca.issue(name) for name in ("receiver", DEVICE, "unit-b")}
+    certs = {name: ca.issue(name) for name in (*RECEIVERS, DEVICE, "unit-b")}
     certs["server"] = ca.issue("server", server=True)
     rogue_folder = folder / "rogue"
     rogue_folder.mkdir()
@@ -46,7 +50,9 @@ def broker(tmp_path, pki):
     b.stop()
 
 
-def make_config(pki, port: int, who: str = DEVICE, *, tmp_path=None, **sync):
+def make_config(
+    pki, port: int, who: str = DEVICE, *, tmp_path=None, receiver: str = RECEIVER, receiver_extra=None, **sync
+):
     cert, key = pki[who]
     broker = {
         "host": "127.0.0.1",
@@ -58,7 +64,7 @@ def make_config(pki, port: int, who: str = DEVICE, *, tmp_path=None, **sync):
         "reconnect_max_s": 2,
         "keepalive_s": 5,
     }
-    rcert, rkey = pki["receiver"]
+    rcert, rkey = pki[receiver]
     receiver_broker = {**broker, "cert_file": str(rcert), "key_file": str(rkey)}
     data = {
         "keys": FAST_KEYS,
@@ -68,23 +74,48 @@ def make_config(pki, port: int, who: str = DEVICE, *, tmp_path=None, **sync):
             "window": 4,
             "ack_timeout_s": 2,
             "poll_s": 0.05,
+            "heartbeat_s": 0.5,
             **sync,
         },
     }
     if tmp_path is not None:
-        data["receiver"] = {
-            "broker": receiver_broker,
-            "registry": str(tmp_path / "devices.txt"),
-            "database": str(tmp_path / "central.db"),
-        }
+        data["receiver"] = {"broker": receiver_broker, "client_id": receiver, **(receiver_extra or {})}
+        data["central"] = {"store_dir": str(tmp_path / "central")}
     return validate_config(data)
+
+
+CENTRAL_SECRET = b"the central test key, never a real one"
+
+
+def central_env(tmp_path) -> dict:
+    """The environment that opens the tests' central store: its key file, as an operator's."""
+    path = tmp_path / "central.key"
+    if not path.exists():
+        path.write_bytes(CENTRAL_SECRET + b"\n")
+        path.chmod(0o600)
+    return {"FIELDFACE_KEY_FILE": str(path)}
+
+
+def central_store(tmp_path) -> CentralStore:
+    """The tests' SQLCipher central store in tmp_path/central (made on first use)."""
+    backend = SqliteBackend(
+        tmp_path / "central" / DB_FILE, MasterSecret(CENTRAL_SECRET, "key file"), KeysConfig(**FAST_KEYS)
+    )
+    return CentralStore(backend, create=True)
+
+
+def register(store: CentralStore, audit: AuditLog, name: str = "Test unit") -> None:
+    card = make_card(audit, name)
+    store.add_unit(card["unit"], name, card["audit_key"], "{}", "test")
 
 
 @pytest.fixture
 def registry(tmp_path, audit):
-    path = tmp_path / "devices.txt"
-    path.write_text(f"# known devices\n{DEVICE} ed25519:{audit.signer.public_key_hex}\n")
-    return path
+    """The central store with the test unit registered from its card."""
+    store = central_store(tmp_path)
+    register(store, audit)
+    store.close()
+    return tmp_path / "central"
 
 
 class Running:
@@ -115,7 +146,7 @@ def services():
     running: list[Running] = []
 
     def start(kind: str, *args, **kwargs) -> Running:
-        fn = {"receiver": run_receiver, "publisher": run_publisher}[kind]
+        fn = {"receiver": _receiver, "publisher": run_publisher}[kind]
         ready = threading.Event()
         if kind == "receiver":
             kwargs["ready"] = ready
@@ -131,6 +162,11 @@ def services():
             r.stop()
 
 
+def _receiver(cfg, **kwargs):
+    env = central_env(cfg.central.store_dir.parent)
+    return run_receiver(cfg.receiver, CentralStore(backend_for(cfg, env=env)), **kwargs)
+
+
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -140,25 +176,26 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def central_rows(path, device=DEVICE):
-    store = CentralStore(SqliteBackend(path))
+def central_rows(tmp_path, device=DEVICE):
+    """``(entries of the current lineage, head, rejects)`` of the tests' central store."""
+    store = central_store(tmp_path)
     try:
         return store.entries(device), store.head(device), store.rejects()
     finally:
         store.close()
 
 
-def assert_delivered(path, audit: AuditLog) -> None:
+def assert_delivered(tmp_path, audit: AuditLog) -> None:
     """Central store == local log: nothing lost, nothing duplicated, chain and signature verified."""
-    rows, (head_seq, head_hash), _ = central_rows(path, audit.device_id)
+    rows, (head_seq, head_hash), _ = central_rows(tmp_path, audit.device_id)
     local = audit.entries()
     assert [r[0] for r in rows] == [e.seq for e in local], "central seqs differ from the local log"
     assert [r[1] for r in rows] == [e.hash for e in local]
     assert [r[2] for r in rows] == [e.canonical().decode() for e in local]
-    store = CentralStore(SqliteBackend(path))
+    store = central_store(tmp_path)
     try:
-        cur = store._conn.execute("SELECT seq, hash, sig FROM audit_heads WHERE device = ?", (audit.device_id,))
-        seq, hash_hex, sig = cur.fetchone()
+        heads = store.heads(audit.device_id)
+        seq, hash_hex, sig = heads[max(heads)]
     finally:
         store.close()
     checker = ChainChecker(audit.device_id, parse_public_key(audit.signer.public_key_hex))

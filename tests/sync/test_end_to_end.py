@@ -11,17 +11,17 @@ from tests.sync.conftest import assert_delivered, central_rows, fill, make_confi
 def test_delivers_everything_once_with_end_to_end_acks(tmp_path, pki, broker, audit, registry, services):
     cfg = make_config(pki, broker.port, tmp_path=tmp_path)
     fill(audit, 250)
-    services("receiver", cfg.receiver)
+    services("receiver", cfg)
     pub = services("publisher", audit, cfg.sync)
     wait_for(lambda: audit.acked("central")[0] == 250, 30, "all 250 entries acked")
     pub.stop()
-    assert_delivered(tmp_path / "central.db", audit)
-    assert central_rows(tmp_path / "central.db")[2] == []
+    assert_delivered(tmp_path, audit)
+    assert central_rows(tmp_path)[2] == []
 
 
 def test_broker_killed_and_restarted_mid_stream(tmp_path, pki, broker, audit, registry, services):
     cfg = make_config(pki, broker.port, tmp_path=tmp_path)
-    services("receiver", cfg.receiver)
+    services("receiver", cfg)
     services("publisher", audit, cfg.sync)
     writer = threading.Thread(target=fill, args=(audit, 600))
     writer.start()
@@ -30,14 +30,14 @@ def test_broker_killed_and_restarted_mid_stream(tmp_path, pki, broker, audit, re
     writer.join(60)
     broker.start()
     wait_for(lambda: audit.acked("central")[0] == 600, 60, "all 600 entries acked after the restart")
-    assert_delivered(tmp_path / "central.db", audit)
+    assert_delivered(tmp_path, audit)
 
 
 def test_connection_cut_in_the_middle_by_a_proxy(tmp_path, pki, broker, audit, registry, services):
     proxy = CuttingProxy(broker.port)
     try:
         cfg = make_config(pki, proxy.port, tmp_path=tmp_path)
-        receiver_cfg = make_config(pki, broker.port, tmp_path=tmp_path).receiver
+        receiver_cfg = make_config(pki, broker.port, tmp_path=tmp_path)
         services("receiver", receiver_cfg)
         services("publisher", audit, cfg.sync)
         writer = threading.Thread(target=fill, args=(audit, 600))
@@ -48,6 +48,6 @@ def test_connection_cut_in_the_middle_by_a_proxy(tmp_path, pki, broker, audit, r
         writer.join(60)
         wait_for(lambda: audit.acked("central")[0] == 600, 60, "all 600 acked after two cuts")
         assert proxy.cuts == 2
-        assert_delivered(tmp_path / "central.db", audit)
+        assert_delivered(tmp_path, audit)
     finally:
         proxy.close()

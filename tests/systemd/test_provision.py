@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from device.audit import AuditLog
+from device.audit.card import read_card
 from device.config import validate_config
 from device.keys import MasterSecret
 from device.store import open_store
@@ -64,6 +65,8 @@ def test_credential_unit(tmp_path, passphrase_file):
     audit = AuditLog(store)
     try:
         assert (etc / "device.pub").read_text() == f"unit-7 ed25519:{audit.signer.public_key_hex}\n"
+        card = read_card((etc / "unit-card.json").read_text())  # signed, checks itself
+        assert (card["unit"], card["audit_key"]) == ("unit-7", f"ed25519:{audit.signer.public_key_hex}")
         with store.connection() as conn:
             actions = [r[0] for r in conn.execute("SELECT action FROM audit_log ORDER BY seq")]
         assert actions[-1] == "device.provision"

@@ -18,7 +18,9 @@ import pytest
 from tests.conftest import REPO
 
 UNITS_DIR = REPO / "systemd"
-UNITS = sorted(p.name for p in UNITS_DIR.glob("fieldface-*.*"))
+CENTRAL_DIR = UNITS_DIR / "central"  # the central host's units: never installed on a unit
+UNIT_FILES = {p.name: p for d in (UNITS_DIR, CENTRAL_DIR) for p in d.glob("fieldface-*.*")}
+UNITS = sorted(UNIT_FILES)
 SERVICES = [u for u in UNITS if u.endswith(".service")]
 # `systemd-analyze security` exposure (0 = locked down, 10 = unprotected) as measured with systemd
 # 252; a change that raises one fails here and must say why. Long-running services need devices
@@ -28,6 +30,7 @@ EXPOSURE_CEILING = {
     "fieldface-sync.service": 1.1,
     "fieldface-hooks.service": 0.6,
     "fieldface-purge.service": 0.4,
+    "fieldface-receiver.service": 1.1,
 }
 
 pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="scripts/setup --test installs systemd")
@@ -49,7 +52,7 @@ def _make_root(root: Path, units: dict[str, str]) -> Path:
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
-    return _make_root(tmp_path_factory.mktemp("root"), {u: (UNITS_DIR / u).read_text() for u in UNITS})
+    return _make_root(tmp_path_factory.mktemp("root"), {u: UNIT_FILES[u].read_text() for u in UNITS})
 
 
 def _verify(root: Path, unit: str) -> subprocess.CompletedProcess:
@@ -90,10 +93,14 @@ def test_exposure_score(root, unit, record_property):
 
 @pytest.mark.parametrize("unit", SERVICES)
 def test_hardening_that_the_issue_names(unit):
-    text = (UNITS_DIR / unit).read_text()
-    for line in ("User=fieldface", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "NoNewPrivileges=yes",
+    text = UNIT_FILES[unit].read_text()
+    # The central receiver: its own user and its own key (the central store's, not a unit's).
+    central = unit == "fieldface-receiver.service"
+    own = ("User=fieldface-central\n", "LoadCredentialEncrypted=fieldface-central-key") if central else (
+        "User=fieldface\n", "LoadCredentialEncrypted=fieldface-key")  # fmt: skip
+    for line in (*own, "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "NoNewPrivileges=yes",
                  "CapabilityBoundingSet=\n", "SystemCallFilter=@system-service", "DevicePolicy=closed",
-                 "LoadCredentialEncrypted=fieldface-key", "RestrictAddressFamilies="):  # fmt: skip
+                 "RestrictAddressFamilies="):  # fmt: skip
         assert line in text, f"{unit} lacks {line.strip()}"
     if unit != "fieldface-purge.service":
         assert "Type=notify" in text and re.search(r"^WatchdogSec=\d+$", text, re.M)

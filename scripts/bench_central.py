@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+"""Central-side measurements for issue 13: prints numbers side by side, asserts nothing.
+
+    .venv/bin/python scripts/bench_central.py drain [--entries 5000] [--before-max 120]
+    .venv/bin/python scripts/bench_central.py share [--units 3] [--entries 3000]
+
+drain  A unit comes back after a long outage with a backlog. What a 10-minute outage leaves is
+       (a) the backlog and (b) paho's reconnect back-off at its maximum; both are set up directly
+       rather than waited for: the broker is down, the unit's client has failed to connect, its
+       next wait is forced to reconnect_max_s (paho's own `_reconnect_delay`), and the broker
+       comes back right after a failed attempt (the worst case: a whole back-off period to sit
+       out; on average it is half). Time from the broker's return to the last ack, for the old
+       default maximum (120 s) and the new one, same run.
+share  Two receivers in one share group on one PostgreSQL, three units sending. Throughput with
+       both alive, then with one killed by SIGKILL, for persistent share-group members (the old
+       behaviour: the broker keeps queueing every other batch for the dead member's session) and
+       for non-persistent ones (the new behaviour), same run.
+
+Everything runs on 127.0.0.1 in a temp dir: mosquitto from docs/broker/ (tests/sync/broker.py),
+PostgreSQL from Debian's package (tests/sync/postgres.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from bench_audit import fill_fast, new_log  # noqa: E402
+
+from device.audit.card import make_card  # noqa: E402
+from device.central.mqtt import run_receiver  # noqa: E402
+from device.central.store import CentralStore, PostgresBackend, SqliteBackend  # noqa: E402
+from device.config import KeysConfig, validate_config  # noqa: E402
+from device.keys import MasterSecret  # noqa: E402
+from device.sync.publisher import Publisher  # noqa: E402
+from tests.conftest import FAST_KEYS  # noqa: E402
+from tests.sync.broker import RECEIVERS, Broker  # noqa: E402
+from tests.sync.pki import CA  # noqa: E402
+
+CENTRAL_KEY = MasterSecret(b"bench central key, not a real one", "key file")
+
+
+class Site:
+    """A CA, a broker from the documented config, certificates on demand."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        (root / "pki").mkdir()
+        self.ca = CA(root / "pki", "bench-ca")
+        (root / "broker").mkdir()
+        self.broker = Broker(root / "broker", self.ca.ca_file, *self.ca.issue("server", server=True))
+        self.broker.start()
+        self.certs: dict[str, tuple[Path, Path]] = {}
+
+    def broker_cfg(self, who: str, **extra) -> dict:
+        if who not in self.certs:
+            self.certs[who] = self.ca.issue(who)
+        cert, key = self.certs[who]
+        return {
+            "host": "127.0.0.1",
+            "port": self.broker.port,
+            "ca_file": str(self.ca.ca_file),
+            "cert_file": str(cert),
+            "key_file": str(key),
+            **extra,
+        }
+
+    def close(self) -> None:
+        self.broker.stop()
+
+
+def _wait(predicate, timeout: float, step: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+# ---- drain after an outage ----------------------------------------------------------------------
+
+
+def drain_once(site: Site, root: Path, unit: str, entries: int, max_s: float) -> float:
+    log = new_log(root, f"unit-{unit}", unit)
+    store = CentralStore(
+        SqliteBackend(root / f"central-{unit}" / "central.db", CENTRAL_KEY, KeysConfig(**FAST_KEYS)), create=True
+    )
+    store.add_unit(unit, unit, make_card(log, unit)["audit_key"], "{}", "bench")
+    cfg = validate_config(
+        {
+            "keys": FAST_KEYS,
+            "sync": {"broker": site.broker_cfg(unit, reconnect_max_s=max_s)},
+            "receiver": {"broker": site.broker_cfg(RECEIVERS[0]), "client_id": f"rx-{unit}"},
+        }
+    )
+    fill_fast(log, entries)
+    stop, ready = threading.Event(), threading.Event()
+    rx = threading.Thread(target=run_receiver, args=(cfg.receiver, store), kwargs={"stop": stop, "ready": ready})
+    rx.start()
+    ready.wait(15)
+    site.broker.stop()  # the outage
+    pub = Publisher(log, cfg.sync)
+    failures = []
+    pub.client.on_connect_fail = lambda client, userdata: failures.append(time.monotonic())
+    pub.start()
+    _wait(lambda: len(failures) >= 2, 30)
+    # Ten minutes of failures leave the back-off at its maximum: set it so, then wait for the next
+    # failed attempt, after which the client sleeps a whole maximum period.
+    with pub.client._reconnect_delay_mutex:
+        pub.client._reconnect_delay = max_s
+    seen = len(failures)
+    _wait(lambda: len(failures) > seen, max_s + 30)
+    site.broker.start()
+    t0 = time.monotonic()
+    done = threading.Event()
+
+    def loop():
+        while not done.is_set():
+            if pub.step() == 0:
+                pub.wait_for_change(cfg.sync.poll_s)
+
+    sender = threading.Thread(target=loop, daemon=True)
+    sender.start()
+    connected = _wait(pub.connected.is_set, max_s + 60)
+    t_connect = time.monotonic() - t0
+    _wait(lambda: pub.acked >= entries, 300)
+    elapsed = time.monotonic() - t0
+    done.set()
+    sender.join(10)
+    pub.stop()
+    stop.set()
+    rx.join(30)
+    print(
+        f"  reconnect_max_s {max_s:>5.0f}: reconnected after {t_connect:6.1f} s (connected={connected}), "
+        f"{pub.acked} of {entries} acked {elapsed:6.1f} s after the broker came back "
+        f"(transfer {elapsed - t_connect:.1f} s)"
+    )
+    log.close()
+    return elapsed
+
+
+def drain(args) -> None:
+    from device.config import MqttBrokerConfig
+
+    new_max = MqttBrokerConfig().reconnect_max_s
+    with tempfile.TemporaryDirectory(prefix="bench-central-") as tmp:
+        root = Path(tmp)
+        site = Site(root)
+        try:
+            print(
+                f"drain after an outage: {args.entries} entries queued, back-off at its maximum, broker back "
+                "right after a failed attempt (worst case)"
+            )
+            before = drain_once(site, root, "unit-old", args.entries, args.before_max)
+            after = drain_once(site, root, "unit-new", args.entries, new_max)
+            print(f"  before {before:.1f} s, after {after:.1f} s")
+        finally:
+            site.close()
+
+
+# ---- a dead receiver in the share group ---------------------------------------------------------
+
+
+def receiver_main(argv) -> int:
+    """Child process: one receiver of the share group (persistent session or not)."""
+    import json
+
+    cfg = validate_config(json.loads(Path(argv[0]).read_text()))
+    store = CentralStore(PostgresBackend(argv[1]))
+    return run_receiver(cfg.receiver, store, persistent=argv[2] == "persistent")
+
+
+def share(args) -> None:
+
+    from tests.sync.postgres import Postgres, postgres_bin
+
+    bindir = postgres_bin()
+    if bindir is None:
+        sys.exit("share: Debian's postgresql package is needed")
+    with tempfile.TemporaryDirectory(prefix="bench-central-") as tmp:
+        root = Path(tmp)
+        site = Site(root)
+        pg = Postgres(bindir)
+        pg.start()
+        try:
+            print(
+                f"two receivers in one share group, {args.units} units, {args.entries} entries each per phase; "
+                "rate = entries acked end to end per second"
+            )
+            results = {}
+            for mode in ("persistent", "clean"):
+                results[mode] = share_once(site, root, pg, mode, args)
+            for mode, (both, one) in results.items():
+                label = "before (persistent members)" if mode == "persistent" else "after (non-persistent members)"
+                print(f"  {label:<32} both alive {both:7.0f}/s   one killed {one:7.0f}/s   ({one / both:.0%})")
+        finally:
+            pg.stop()
+            site.close()
+
+
+def share_once(site: Site, root: Path, pg, mode: str, args) -> tuple[float, float]:
+    import json
+
+    dbname = f"bench_{mode}"
+    admin = PostgresBackend(pg.dsn).connect()
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {dbname}")
+    admin.close()
+    dsn = pg.dsn.rsplit("/", 1)[0] + f"/{dbname}"
+    store = CentralStore(PostgresBackend(dsn), create=True)
+    logs = []
+    for i in range(args.units):
+        unit = f"{mode}-unit-{i}"
+        log = new_log(root, f"share-{unit}", unit)
+        store.add_unit(unit, unit, make_card(log, unit)["audit_key"], "{}", "bench")
+        logs.append(log)
+    store.close()
+    procs = []
+    for n, name in enumerate(RECEIVERS):
+        cfg = {
+            "keys": FAST_KEYS,
+            "receiver": {"broker": site.broker_cfg(name), "client_id": f"{mode}-{name}", "share_group": f"g-{mode}"},
+        }
+        path = root / f"rx-{mode}-{n}.json"
+        path.write_text(json.dumps(cfg))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, __file__, "_receiver", str(path), dsn, mode],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    time.sleep(3)  # both subscribed
+    pubs, stop = [], threading.Event()
+    for log in logs:
+        cfg = validate_config({"keys": FAST_KEYS, "sync": {"broker": site.broker_cfg(log.device_id)}})
+        pub = Publisher(log, cfg.sync)
+        pub.start()
+        pubs.append(pub)
+
+    def loop(pub):
+        while not stop.is_set():
+            if pub.step() == 0:
+                pub.wait_for_change(0.05)
+
+    threads = [threading.Thread(target=loop, args=(p,), daemon=True) for p in pubs]
+    for t in threads:
+        t.start()
+
+    def phase(target: int, limit: float) -> float:
+        for log in logs:
+            fill_fast(log, args.entries)
+        t0 = time.monotonic()
+        _wait(lambda: all(p.acked >= target for p in pubs), limit, 0.05)
+        elapsed = time.monotonic() - t0
+        acked = sum(min(p.acked, target) - (target - args.entries) for p in pubs)
+        return acked / elapsed
+
+    def gaps() -> int:
+        reader = CentralStore(PostgresBackend(dsn))
+        try:
+            return int(reader.query("SELECT count(*) FROM audit_gaps")[0][0])
+        finally:
+            reader.close()
+
+    both = phase(args.entries, 120)
+    gaps_both = gaps()
+    procs[1].send_signal(signal.SIGKILL)
+    procs[1].wait()
+    one = phase(2 * args.entries, args.limit)
+    print(f"  {mode}: gaps answered with both alive {gaps_both}, after the kill {gaps() - gaps_both}")
+    stop.set()
+    for t in threads:
+        t.join(10)
+    for p in pubs:
+        p.stop()
+    procs[0].terminate()
+    procs[0].wait(30)
+    for log in logs:
+        log.close()
+    return both, one
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "_receiver":
+        return receiver_main(sys.argv[2:])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    d = sub.add_parser("drain")
+    d.add_argument("--entries", type=int, default=5000)
+    d.add_argument("--before-max", type=float, default=120.0, help="the old reconnect_max_s default")
+    s = sub.add_parser("share")
+    s.add_argument("--units", type=int, default=3)
+    s.add_argument("--entries", type=int, default=3000)
+    s.add_argument("--limit", type=float, default=120.0, help="give up on a phase after this many seconds")
+    args = parser.parse_args()
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    {"drain": drain, "share": share}[args.what](args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -95,9 +95,6 @@ def main(argv: list[str] | None = None) -> int:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
         config = load_config(args.config)
-        from device.vision import safe_decode  # images are decoded in child processes, sized here
-
-        safe_decode.configure(config.vision.decode_workers, config.vision.decode_timeout_s)
         ctx = Context(config=config, data_dir=resolve_data_dir(config, args.data_dir))
         return int(args.handler(ctx, args) or 0)
     except FieldfaceError as exc:

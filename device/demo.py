@@ -84,12 +84,17 @@ def enroll_demo_gallery(store: Store, config, photos: Path = SAMPLE_PHOTOS) -> i
     if not photos.is_dir():
         log.warning("no sample photos at %s: the demo gallery stays empty", photos)
         return 0
-    gallery = Gallery(store, Recognizer.from_config(config.vision), config)
+    recognizer = Recognizer.from_config(config.vision)
+    gallery = Gallery(store, recognizer, config)
     actor = Actor("demo-setup", "supervisor")
     enrolled = 0
-    for name, reference, files in DEMO_GALLERY:
-        info = SubjectInfo(name, "demo: MIT-licensed sample photo", config.gallery.default_gallery, reference,
-                           "demo", "face_recognition 1.3.0 test images")  # fmt: skip
-        report = gallery.enroll(info, [(f, (photos / f).read_bytes()) for f in files], actor)
-        enrolled += len(report.enrolled)
+    try:
+        for name, reference, files in DEMO_GALLERY:
+            info = SubjectInfo(name, "demo: MIT-licensed sample photo", config.gallery.default_gallery, reference,
+                               "demo", "face_recognition 1.3.0 test images")  # fmt: skip
+            report = gallery.enroll(info, [(f, (photos / f).read_bytes()) for f in files], actor)
+            enrolled += len(report.enrolled)
+    finally:
+        # `serve` forks gunicorn's worker from this process next: no decoding children to inherit.
+        recognizer.decoder.close()
     return enrolled

@@ -41,10 +41,6 @@ def create_app(store, config, test_config: dict | None = None, appliance=None) -
     )
     if test_config:
         app.config.update(test_config)
-    from device.vision import safe_decode
-
-    safe_decode.configure(config.vision.decode_workers, config.vision.decode_timeout_s)
-    safe_decode.default_pool().warm()
 
     from web import status
 

@@ -134,10 +134,5 @@ def serve(store, config: Config, bind: str, appliance: service.Appliance | None 
             background.shutdown(app)
 
     options = {**gunicorn_options(config, bind), **hooks, "worker_exit": worker_exit}
-    # The master decodes nothing from here on (`demo` enrolled its photos above): its decoding
-    # children would only cost memory, and the worker would inherit their sockets.
-    from device.vision import safe_decode
-
-    safe_decode.default_pool().close()
     _Gunicorn(make_app, options).run()
     return 0

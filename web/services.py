@@ -36,6 +36,7 @@ def recognizer():
             from device.vision import Recognizer
 
             rec = Recognizer.from_config(app.config["FIELDFACE_CONFIG"].vision)
+            rec.decoder.warm()  # the decoding children start now, not under the first upload
             app.config["FIELDFACE_RECOGNIZER"] = rec
     return rec
 
@@ -72,7 +73,6 @@ def drop(app) -> None:
     the image-decoding children (their memfds hold the last photo's bytes and pixels).
     After the next unlock ``services()`` builds a fresh bundle and the camera reopens on demand.
     """
-    from device.vision import safe_decode
     from web.camera import close_camera
 
     cache = app.extensions.setdefault("fieldface", {})
@@ -83,4 +83,6 @@ def drop(app) -> None:
         bundle.audit.close()
         bundle.workflow.forget_analyses()
     close_camera(app)
-    safe_decode.default_pool().close()  # started again by the next image
+    rec = app.config.get("FIELDFACE_RECOGNIZER")
+    if rec is not None:
+        rec.decoder.close()  # its children hold the last photo; started again by the next image

@@ -23,6 +23,7 @@ class FileSource(CameraSource):
         super().__init__(config)
         self._paths: list[Path] = []
         self._next = 0
+        self._decoder = None  # one decoding child while open (safe_decode.py), ended by close()
 
     def open(self) -> None:
         root = Path(self.config.source)
@@ -34,16 +35,22 @@ class FileSource(CameraSource):
             raise CameraUnavailable(f"camera source {root} does not exist")
         if not paths:
             raise CameraUnavailable(f"camera source {root} holds no .jpg or .png image")
+        from device.vision.safe_decode import DecodePool
+
         self._paths, self._next = paths, 0
+        self._decoder = DecodePool(workers=1)
 
     def close(self) -> None:
         self._paths = []
+        if self._decoder is not None:
+            self._decoder.close()
+            self._decoder = None
 
     def _load(self, path: Path) -> np.ndarray:
         from device.vision.decode import decode_image
 
         try:
-            return decode_image(path.read_bytes(), MAX_PIXELS).rgb
+            return decode_image(path.read_bytes(), MAX_PIXELS, self._decoder).rgb
         except FileNotFoundError:
             raise CameraUnavailable(f"{path} disappeared") from None
         except ImageError as exc:

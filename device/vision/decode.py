@@ -176,15 +176,23 @@ def check_header(data: bytes, max_pixels: int) -> ImageHeader:
     return header
 
 
-def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
+def decode_image(data: bytes, max_pixels: int, pool=None) -> DecodedImage:
     """Bytes of a JPEG or PNG to an upright RGB image, or an ImageError saying why not.
 
-    The header checks run here; the pixels are decoded in a child process (safe_decode.py), so a
-    decoder crash, runaway allocation or hang is one ImageError and this process lives on."""
-    from device.vision.safe_decode import default_pool
+    The header checks run here; the pixels are decoded in a child process of ``pool`` (a
+    safe_decode.DecodePool the caller owns), so a decoder crash, runaway allocation or hang is one
+    ImageError and this process lives on. Without a pool (a one-off decode: tests, tools) one child
+    is started for this image and ended after it."""
+    from device.vision.safe_decode import DecodePool
 
     header = check_header(data, max_pixels)
-    return DecodedImage(default_pool().decode(data, header), header)
+    if pool is not None:
+        return DecodedImage(pool.decode(data, header), header)
+    once = DecodePool(workers=1)
+    try:
+        return DecodedImage(once.decode(data, header), header)
+    finally:
+        once.close()
 
 
 def decode_pixels(data: bytes, header: ImageHeader, native_messages) -> np.ndarray:

@@ -18,6 +18,7 @@ from device.vision.manifest import find_model
 from device.vision.pose import head_pose
 from device.vision.quality import QualityReport, assess, measure
 from device.vision.runtime import TFLiteModel
+from device.vision.safe_decode import DecodePool
 
 # The five alignment points by name, as Face.to_dict reports them.
 FIVE_POINTS = ("right_eye", "left_eye", "nose_tip", "mouth_right", "mouth_left")
@@ -89,7 +90,10 @@ class Recognizer:
     """Holds the loaded models (built once, reused for every picture) and the thresholds."""
 
     def __init__(self, detector: BlazeFaceDetector, embedder: Embedder, max_pixels: int, quality: VisionQualityConfig,
-                 mesh: FaceMesh):  # fmt: skip
+                 mesh: FaceMesh, decoder: DecodePool | None = None):  # fmt: skip
+        # The children that decode untrusted pictures for this recognizer (safe_decode.py): owned
+        # here, so whoever owns the recognizer can end them (the web process does on lock).
+        self.decoder = decoder if decoder is not None else DecodePool()
         self.detector = detector
         self.embedder = embedder
         self.max_pixels = max_pixels
@@ -112,7 +116,9 @@ class Recognizer:
             config.tile_portrait,
         )
         mesh = FaceMesh(load(config.landmarks, "landmarks"))
-        return cls(detector, Embedder(load(config.embedder, "embedder")), config.max_pixels, config.quality, mesh)
+        embedder = Embedder(load(config.embedder, "embedder"))
+        decoder = DecodePool(config.decode_workers, config.decode_timeout_s)
+        return cls(detector, embedder, config.max_pixels, config.quality, mesh, decoder)
 
     @property
     def model_id(self) -> str:
@@ -124,7 +130,7 @@ class Recognizer:
         return self.embedder.model.backend
 
     def decode(self, image_bytes: bytes) -> DecodedImage:
-        return decode_image(image_bytes, self.max_pixels)
+        return decode_image(image_bytes, self.max_pixels, self.decoder)
 
     def analyze(self, image_bytes: bytes, require_face: bool = True) -> Analysis:
         """Every face of a JPEG/PNG picture, largest first, each aligned and quality-assessed.

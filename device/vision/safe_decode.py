@@ -21,13 +21,13 @@ on first use (or by ``warm()``), reused for every image, and end when their sock
 exit, even a SIGKILL of ours, closes it). Each child decodes one image at a time, so it may point
 its own fd 2 at a memfd to read libjpeg's "premature end" warning without any process-wide lock.
 
-Usage: ``configure(workers, timeout_s)`` once from the config (the web app and the CLI do), then
-``decode_image`` in decode.py calls ``default_pool().decode(data, header)``.
+Usage: whoever decodes owns a ``DecodePool`` (the recognizer, built from ``[vision]``; the files
+camera source) and passes it to ``decode_image`` in decode.py; ``close()`` ends its children (the
+web process does when the box locks, since they hold the last photo). No pool is process-global.
 """
 
 from __future__ import annotations
 
-import atexit
 import mmap
 import os
 import resource
@@ -232,38 +232,6 @@ class DecodePool:
         if os.getpid() == self._pid:  # a forked copy must not end its parent's children
             for worker in idle:
                 worker.close()
-
-
-_settings = {"workers": 2, "timeout_s": 10.0}
-_pool: DecodePool | None = None
-_pool_lock = threading.Lock()
-
-
-def configure(workers: int, timeout_s: float) -> None:
-    """Set the size and time limit of the process's pool (from ``[vision]``); restarts it if changed."""
-    global _pool
-    with _pool_lock:
-        if _settings == {"workers": workers, "timeout_s": timeout_s}:
-            return
-        _settings.update(workers=workers, timeout_s=timeout_s)
-        old, _pool = _pool, None
-    if old is not None:
-        old.close()
-
-
-def default_pool() -> DecodePool:
-    """This process's pool (a forked process gets its own: children are never shared)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool._pid != os.getpid():
-            _pool = DecodePool(**_settings)
-        return _pool
-
-
-@atexit.register
-def _close_default() -> None:
-    if _pool is not None:
-        _pool.close()
 
 
 # ---- the child -------------------------------------------------------------------------------

@@ -84,10 +84,12 @@ def test_hostile_images_are_a_400_and_the_app_keeps_serving(as_user, name):
 
 
 @pytest.fixture
-def one_decoder(config):
-    safe_decode.configure(1, config.vision.decode_timeout_s)
-    yield safe_decode.default_pool()
-    safe_decode.configure(config.vision.decode_workers, config.vision.decode_timeout_s)
+def one_decoder(config, recognizer):
+    """The app's recognizer decodes with one child for this test (its own pool is put back after)."""
+    own, recognizer.decoder = recognizer.decoder, safe_decode.DecodePool(1, config.vision.decode_timeout_s)
+    yield recognizer.decoder
+    recognizer.decoder.close()
+    recognizer.decoder = own
 
 
 def test_a_decoder_dying_under_an_upload_is_a_400_and_the_worker_lives_on(as_user, one_decoder):

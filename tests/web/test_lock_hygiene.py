@@ -8,7 +8,6 @@ import weakref
 
 from device import service
 from device.camera import open_camera
-from device.vision import safe_decode
 from tests.web.conftest import login
 from tests.web.test_camera import camera_config, capture
 from tests.workflow.conftest import NEXT_YEAR
@@ -36,7 +35,7 @@ def test_lock_drops_services_cache_and_camera_and_unlock_restores_them(tmp_path,
         assert app.test_client().post("/login", data={"username": "nobody", "password": "wrong"}).status_code == 401
         analyses = bundle.workflow.analyses  # the cache is the workflow's, not the module's
         assert len(analyses) > 0 and holder(app).is_open and bundle.audit._conn is not None
-        decoders = safe_decode.default_pool().pids()
+        decoders = recognizer.decoder.pids()
         assert decoders, "the decoding children hold the last photo in their memfds"
         gallery, workflow, audit = weakref.ref(bundle.gallery), weakref.ref(bundle.workflow), bundle.audit
         del bundle
@@ -45,7 +44,7 @@ def test_lock_drops_services_cache_and_camera_and_unlock_restores_them(tmp_path,
 
         assert len(analyses) == 0, "no face crops of case photos stay in memory"
         del analyses
-        assert safe_decode.default_pool().pids() == [] and not any(os.path.exists(f"/proc/{p}") for p in decoders)
+        assert recognizer.decoder.pids() == [] and not any(os.path.exists(f"/proc/{p}") for p in decoders)
         assert "services" not in app.extensions["fieldface"]
         assert audit._conn is None, "the audit log's keyed connection is closed"
         signer, audit = weakref.ref(audit), None

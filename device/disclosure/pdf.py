@@ -102,6 +102,12 @@ def _facts_table(pairs, s, width) -> Table:
     return _table(rows, [width * 0.28, width * 0.72], s, header=False)
 
 
+def _meaning(value) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in value.items())
+    return "" if value is None else str(value)
+
+
 def _picture(data: bytes | None, caption: str, s, side: float):
     if not data:
         return [_p(caption + ": not held (erased or redacted)", s["small"])]
@@ -155,7 +161,7 @@ def render(record: dict, candidates: list[dict], images: dict[str, bytes], *, re
                    f"{search.get('started_at')} to {search.get('finished_at')}"),
         ("Model", record["model_id"]),
         ("Line and top K", f"worth examining at {search.get('worth_examining')}, top {search.get('top_k')}"),
-        ("What a score means", search.get("score_meaning")),
+        ("What a score means", _meaning(search.get("score_meaning"))),
         ("Quality override", search.get("quality_override") or "none"),
         ("Images", record["images_erased"] or "held on the unit; copies are in this package"),
     ], s, width))  # fmt: skip
@@ -173,9 +179,13 @@ def render(record: dict, candidates: list[dict], images: dict[str, bytes], *, re
                         + f", score {lead['score']:.2f}, {lead['band']}: {lead['meaning']}.", s["body"]))  # fmt: skip
         story.append(_p(f"Examiner's disposition: {lead['disposition']}: {lead['reason']}", s["body"]))
 
-    story.append(_p("Probe quality (chosen face)", s["h2"]))
     quality = search.get("probe_quality") or {}
-    story.append(_p(json.dumps(quality, sort_keys=True), s["small"]))
+    story.append(_p(f"Probe quality (chosen face): {quality.get('verdict', 'not recorded')}", s["h2"]))
+    if quality.get("components"):
+        rows = [[_p(h, s["small"]) for h in ("Measure", "Value", "Verdict", "Reason")]]
+        rows += [[_p(c.get("name"), s["small"]), _p(c.get("value"), s["small"]), _p(c.get("status"), s["small"]),
+                  _p(c.get("reason"), s["small"])] for c in quality["components"]]  # fmt: skip
+        story.append(_table(rows, [width * 0.25, width * 0.15, width * 0.12, width * 0.48], s))
 
     story.append(_p("Enhancements (the original is kept bit for bit)", s["h2"]))
     if record["edits"]:

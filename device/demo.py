@@ -121,9 +121,10 @@ def create_example_case(store: Store, config, photos: Path = SAMPLE_PHOTOS) -> i
     from device.workflow.users import find_user
 
     with store.connection() as conn:
-        if store.meta()["device_id"] != DEMO_DEVICE_ID or conn.execute(
-            "SELECT 1 FROM cases WHERE case_id = ?", (EXAMPLE_CASE,)
-        ).fetchone():
+        if (
+            store.meta()["device_id"] != DEMO_DEVICE_ID
+            or conn.execute("SELECT 1 FROM cases WHERE case_id = ?", (EXAMPLE_CASE,)).fetchone()
+        ):
             return None
         examiner, peer = find_user(conn, "examiner"), find_user(conn, "peer")
     if examiner is None or peer is None or not (photos / EXAMPLE_PROBE).is_file():

@@ -90,8 +90,9 @@ def _verify(args) -> int:
         lines.append(f"  ... and {len(report.findings) - MAX_PROBLEM_LINES} more")
     if report.ok:
         lines.append("  ok: every file matches the signed manifest, and the audit entries prove out")
+    findings = [{"kind": f.kind, "where": f.where, "message": f.message} for f in report.findings]
     data = {"ok": report.ok, "manifest": m, "files": report.files, "audit_entries": report.audit_entries,
-            "findings": [{"kind": f.kind, "where": f.where, "message": f.message} for f in report.findings]}  # fmt: skip
+            "findings": findings}  # fmt: skip
     emit(data, args.json, lines)
     if not report.ok:
         raise AuditError(f"{args.file} FAILED verification: {len(report.findings)} problem(s), first: "

@@ -81,7 +81,9 @@ def choose(wf, user: User, case_id: str, exam_id: int | None) -> Examination:
             return found[0]
         if found:
             ids = ", ".join(str(e.id) for e in found)
-            raise UsageError(f"case {case_id!r} has {len(found)} {status} examinations ({ids}): choose one with --exam N")
+            raise UsageError(
+                f"case {case_id!r} has {len(found)} {status} examinations ({ids}): choose one with --exam N"
+            )
     raise StepError(f"case {case_id!r} has no released lead report and no examination closed without a lead")
 
 
@@ -102,8 +104,11 @@ def _readme(manifest: dict) -> bytes:
 {manifest["statement"]}
 
 Made on unit {manifest["device"]} at {manifest["created_at"]} by {manifest["created_by"]} ({manifest["role"]}).
-{"Redacted copy: candidates other than the lead are withheld (see candidates.json)." if manifest["redacted"]
- else "Unredacted copy: it holds the face images and names of every candidate. Handle as biometric data."}
+{
+        "Redacted copy: candidates other than the lead are withheld (see candidates.json)."
+        if manifest["redacted"]
+        else "Unredacted copy: it holds the face images and names of every candidate. Handle as biometric data."
+    }
 
 Check it (offline; the public key must come from a trusted place, not from this package):
     fieldface package verify THIS.zip --public-key @unit.pub
@@ -134,11 +139,23 @@ def make_package(wf, user: User, case_id: str, exam_id: int | None = None, redac
     evaluations = [line for e in facts.evaluations for line in describe(e | {"evaluation_id": e["id"]})]
     images = dict(facts.images)
     files: dict[str, bytes] = {
-        "report.pdf": pdf.render(facts.record, facts.candidates, images, redacted=redacted, example=example,
-                                 evaluations=evaluations, package_note=note),  # fmt: skip
+        "report.pdf": pdf.render(
+            facts.record,
+            facts.candidates,
+            images,
+            redacted=redacted,
+            example=example,
+            evaluations=evaluations,
+            package_note=note,
+        ),
         "case.json": _json(facts.record | {"example": example}),
-        "candidates.json": _json({"redacted": redacted, "redaction_statement": redact.STATEMENT if redacted else None,
-                                  "candidates": facts.candidates}),  # fmt: skip
+        "candidates.json": _json(
+            {
+                "redacted": redacted,
+                "redaction_statement": redact.STATEMENT if redacted else None,
+                "candidates": facts.candidates,
+            }
+        ),
         "evaluations.json": _json(facts.evaluations),
         **images,
         **dict(facts.candidate_images.values()),

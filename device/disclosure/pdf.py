@@ -53,8 +53,9 @@ def _styles(font: str, bold: str) -> dict[str, ParagraphStyle]:
         "small": ParagraphStyle("small", parent=body, fontSize=7.5, leading=9.5),
         "h1": ParagraphStyle("h1", parent=base["Heading1"], fontName=bold, fontSize=15, spaceAfter=4),
         "h2": ParagraphStyle("h2", parent=base["Heading2"], fontName=bold, fontSize=11.5, spaceBefore=8, spaceAfter=3),
-        "statement": ParagraphStyle("statement", parent=body, fontName=bold, fontSize=8.5, leading=10.5,
-                                    textColor=colors.HexColor("#8a1c1c")),  # fmt: skip
+        "statement": ParagraphStyle(
+            "statement", parent=body, fontName=bold, fontSize=8.5, leading=10.5, textColor=colors.HexColor("#8a1c1c")
+        ),
     }
 
 
@@ -70,7 +71,7 @@ class _Pages(rl_canvas.Canvas):
         self._pages: list[dict] = []
         self._decorate = decorate
 
-    def showPage(self):  # noqa: N802 - reportlab's name
+    def showPage(self):
         self._pages.append(dict(self.__dict__))
         self._startPage()
 
@@ -170,8 +171,8 @@ def render(record: dict, candidates: list[dict], images: dict[str, bytes], *, re
     story.append(_p("Searched face and candidate put forward", s["h2"]))
     side = width / 2 - 8 * mm
     left = _picture(images.get("images/probe-face.jpg"), "Searched face (from the searched image)", s, side)
-    right = _picture(images.get("images/lead-face.jpg"), "Candidate put forward" if lead else "No candidate put forward",
-                     s, side)  # fmt: skip
+    caption = "Candidate put forward" if lead else "No candidate put forward"
+    right = _picture(images.get("images/lead-face.jpg"), caption, s, side)
     story.append(Table([[left, right]], colWidths=[width / 2, width / 2]))
     if lead:
         story.append(_p(f"Rank {lead['rank']}: {lead['display_name']}"

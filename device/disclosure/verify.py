@@ -135,8 +135,9 @@ def _check_signature(report, manifest, manifest_bytes, sig, key) -> None:
     except Exception:  # noqa: BLE001 - a garbled hint is just no hint
         signed_by_hint = False
     if signed_by_hint:
-        report.add("wrong-key", SIGNATURE, f"signed by another key (ed25519:{hint[:16]}…, unit "
-                   f"{manifest.get('device')!r}) than the one given: wrong public key or another unit's package")  # fmt: skip
+        unit = manifest.get("device")
+        report.add("wrong-key", SIGNATURE, f"signed by another key (ed25519:{hint[:16]}…, unit {unit!r}) than "
+                   "the one given: wrong public key or another unit's package")  # fmt: skip
     else:
         report.add("manifest", MANIFEST, "the signature does not verify: manifest.json or manifest.sig was changed")
 
@@ -148,7 +149,7 @@ def _check_audit(report, members, manifest, key) -> dict[int, Entry]:
         return entries
     own: set[int] = set()
     try:
-        for number, line in enumerate(raw_entries.decode().splitlines(), start=1):
+        for line in raw_entries.decode().splitlines():
             wire = json.loads(line)
             if wire.pop("in_examination", False):
                 own.add(int(wire["seq"]))

@@ -113,7 +113,9 @@ def test_every_altered_removed_or_added_file_and_a_changed_manifest_are_named(wf
     manifest["redacted"] = False
     report = verify_package(write(tmp_path, rezip(files | {"manifest.json": json.dumps(manifest).encode()})), key)
     assert ("manifest", "manifest.json") in kinds(report)
-    other = parse_public_key(Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex())
+    other = parse_public_key(
+        Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+    )
     assert {f.kind for f in verify_package(write(tmp_path, package.data), other).findings} == {"wrong-key"}
     assert {f.kind for f in verify_package(write(tmp_path, b"not a zip"), key).findings} == {"unreadable"}
 
@@ -162,8 +164,8 @@ def test_a_redacted_package_verifies_and_holds_none_of_the_redacted_candidates_d
     [withheld] = [c for c in shown if c.get("redacted")]
     assert withheld["image"] is None and "REDACTED" in withheld["redaction"]["statement"]
     assert withheld["disposition"] == "excluded" and len(withheld["redaction"]["sha256"]) == 64
-    assert json.loads(files["manifest.json"])["redactions"] == [{"rank": withheld["rank"],
-                                                                 "sha256": withheld["redaction"]["sha256"]}]  # fmt: skip
+    recorded = json.loads(files["manifest.json"])["redactions"]
+    assert recorded == [{"rank": withheld["rank"], "sha256": withheld["redaction"]["sha256"]}]
     # the same scan finds all of it in the unredacted package (so it can fail), and the hash matches
     full = make_package(wf, people["boss"], "CASE-1", redacted=False)
     assert _scan(full.data, needles) == sorted(needles)

@@ -179,7 +179,7 @@ def make_package(wf, user: User, case_id: str, exam_id: int | None = None, redac
     files[SIGNATURE] = (wf.audit.signer.sign(manifest_message(manifest_bytes)) + "\n").encode()
     data = _zip(files, now)
     sha = hashlib.sha256(data).hexdigest()
-    details = {"examination": exam.id, "redacted": redacted, "redacted_ranks": [r["rank"] for r in redactions][:50],
+    details = {"examination": exam.id, "redacted": redacted, "redacted_ranks": ranks_text([r["rank"] for r in redactions]),
                "sha256": sha, "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(), "files": len(files),
                "bytes": len(data), "example": example}  # fmt: skip
     with wf.store.connection() as conn, wf.store.transaction(conn):
@@ -188,6 +188,18 @@ def make_package(wf, user: User, case_id: str, exam_id: int | None = None, redac
     safe_case = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in exam.case_id)
     name = f"fieldface-{safe_case}-exam{exam.id}-{'redacted' if redacted else 'full'}.zip"
     return Package(data, sha, name, manifest, entry.seq)
+
+
+def ranks_text(ranks: list[int]) -> str:
+    """``[2, 3, 4, 7]`` as ``"2-4,7"``: the audit refuses long lists of numbers (they could be an
+    embedding), and a top K of 20 redacts 19 ranks."""
+    parts: list[str] = []
+    for rank in sorted(ranks):
+        if parts and parts[-1].split("-")[-1] == str(rank - 1):
+            parts[-1] = f"{parts[-1].split('-')[0]}-{rank}"
+        else:
+            parts.append(str(rank))
+    return ",".join(parts)
 
 
 def _zip(files: dict[str, bytes], when: datetime) -> bytes:

@@ -14,11 +14,13 @@ from pypdf import PdfReader
 
 from device.audit.signing import parse_public_key
 from device.disclosure import make_package, verify_package
+from device.disclosure.package import ranks_text
 from device.disclosure.redact import redaction_hash
 from device.disclosure.verify import manifest_message
 from device.errors import NotAllowedError, StepError, UsageError
+from device.gallery import Actor, SubjectInfo
 from device.policy import set_setting
-from tests.disclosure.conftest import LEAD_NAME, OTHER_NAME, released
+from tests.disclosure.conftest import LEAD_NAME, OTHER_NAME, released, variants
 from tests.vision.conftest import photo_bytes
 
 
@@ -174,7 +176,7 @@ def test_a_redacted_package_verifies_and_holds_none_of_the_redacted_candidates_d
     assert redaction_hash(unredacted_row) == withheld["redaction"]["sha256"]
     made = [e for e in wf.audit.entries() if e.action == "package.create"]
     assert [(e.actor, e.details["redacted"], e.details["redacted_ranks"]) for e in made] == [
-        ("exa", True, [withheld["rank"]]), ("boss", False, [])]  # fmt: skip
+        ("exa", True, str(withheld["rank"])), ("boss", False, "")]  # fmt: skip
 
 
 def test_the_pdf_opens_and_every_page_carries_the_statement_and_its_number(wf, people):
@@ -221,3 +223,18 @@ def test_an_examination_closed_without_a_lead_is_packaged_when_a_supervisor_asks
     assert verify_package(write(tmp_path, package.data), unit_key(wf)).ok
     shown = json.loads(members(package.data)["candidates.json"])["candidates"]
     assert shown and all(c.get("redacted") for c in shown), "no lead: every candidate is withheld"
+
+
+def test_a_case_with_twenty_candidates_redacts_nineteen_and_says_so_in_the_audit(wf, people, tmp_path):
+    """Top K 20: the audit entry names the redacted ranks as ranges (it refuses long number lists)."""
+    for i, data in enumerate(variants(18)):
+        wf.gallery.enroll(SubjectInfo(f"Variant {i}", "test", "default", f"V-{i}"), [(f"v{i}.jpg", data)],
+                          Actor("boss", "supervisor"), force_reason="test variants")  # fmt: skip
+    exam = released(wf, people, "CASE-20")
+    package = make_package(wf, people["exa"], "CASE-20")
+    shown = json.loads(members(package.data)["candidates.json"])["candidates"]
+    assert len(shown) == 20 and sum(bool(c.get("redacted")) for c in shown) == 19
+    assert verify_package(write(tmp_path, package.data), unit_key(wf)).ok
+    [made] = [e for e in wf.audit.entries() if e.action == "package.create"]
+    assert made.details["redacted_ranks"] == ranks_text([r for r in range(1, 21) if r != exam.lead_rank])
+    assert ranks_text([2, 3, 4, 7, 9, 10]) == "2-4,7,9-10"

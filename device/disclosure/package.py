@@ -179,7 +179,8 @@ def make_package(wf, user: User, case_id: str, exam_id: int | None = None, redac
     files[SIGNATURE] = (wf.audit.signer.sign(manifest_message(manifest_bytes)) + "\n").encode()
     data = _zip(files, now)
     sha = hashlib.sha256(data).hexdigest()
-    details = {"examination": exam.id, "redacted": redacted, "redacted_ranks": ranks_text([r["rank"] for r in redactions]),
+    ranks = ranks_text([r["rank"] for r in redactions])
+    details = {"examination": exam.id, "redacted": redacted, "redacted_ranks": ranks,
                "sha256": sha, "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(), "files": len(files),
                "bytes": len(data), "example": example}  # fmt: skip
     with wf.store.connection() as conn, wf.store.transaction(conn):

@@ -66,7 +66,9 @@ def cmd_package(ctx, args) -> int:
             "examination": package.manifest["examination"], "audit_seq": package.audit_seq}  # fmt: skip
     emit(data, args.json, [f"package of case {args.case!r}, examination {package.manifest['examination']}, {what}",
                            f"written to {args.output}: {len(package.data)} bytes, sha256 {package.sha256}",
-                           f"recorded as audit entry {package.audit_seq}"])  # fmt: skip
+                           f"recorded as audit entry {package.audit_seq}",
+                           "the archive is NOT encrypted: it holds faces; carry it only on encrypted media or "
+                           "encrypted to its recipient (README: the disclosure package)"])  # fmt: skip
     return 0
 
 

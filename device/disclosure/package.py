@@ -182,7 +182,7 @@ def make_package(wf, user: User, case_id: str, exam_id: int | None = None, redac
     ranks = ranks_text([r["rank"] for r in redactions])
     details = {"examination": exam.id, "redacted": redacted, "redacted_ranks": ranks,
                "sha256": sha, "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(), "files": len(files),
-               "bytes": len(data), "example": example}  # fmt: skip
+               "bytes": len(data), "example": example, "encrypted": False}  # fmt: skip
     with wf.store.connection() as conn, wf.store.transaction(conn):
         [entry] = wf.audit.append_in(conn, [Draft("package.create", user.username, role, f"exam:{exam.id}",
                                                   exam.case_id, details=details)])  # fmt: skip

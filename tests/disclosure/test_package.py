@@ -238,3 +238,18 @@ def test_a_case_with_twenty_candidates_redacts_nineteen_and_says_so_in_the_audit
     [made] = [e for e in wf.audit.entries() if e.action == "package.create"]
     assert made.details["redacted_ranks"] == ranks_text([r for r in range(1, 21) if r != exam.lead_rank])
     assert ranks_text([2, 3, 4, 7, 9, 10]) == "2-4,7,9-10"
+
+
+def test_a_case_whose_probe_was_erased_under_retention_still_packages_and_says_so(wf, people, clock, tmp_path):
+    exam = released(wf, people)
+    clock.advance(days=wf.policy().probe_retain_days + 2)
+    assert wf.purge(Actor("boss", "supervisor")).examinations == [exam.id]
+    package = make_package(wf, people["boss"], "CASE-1")
+    files = members(package.data)
+    assert not any(name.startswith("images/probe-") for name in files)
+    record = json.loads(files["case.json"])
+    assert "erased under the retention policy" in record["images_erased"]
+    assert record["examination"]["probe_sha256"] == exam.probe_sha256  # the hashes stay
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(files["report.pdf"])).pages)
+    assert "erased under the retention policy" in " ".join(text.split())
+    assert verify_package(write(tmp_path, package.data), unit_key(wf)).ok

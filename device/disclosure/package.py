@@ -18,7 +18,8 @@ Layout (``FORMAT``)::
 Members are stored, not compressed: the pictures are JPEG/PNG already, and a plain byte scan of
 the archive (what the redaction test does) sees every member as it is. The archive is built in
 memory, audited, and only then handed out (CLI: written atomically, mode 0600), so there is no
-package the log does not know of.
+package the log does not know of. With a recipient's key the archive leaves sealed to it
+(seal.py); the audit entry then says so and names the key.
 
 Who may make one: whoever may see the examination, once its lead report is released; for an
 examination closed without a lead, a supervisor. Unredacted only for the policy's roles
@@ -37,7 +38,7 @@ from datetime import datetime
 from device.audit import Draft
 from device.demo import is_example
 from device.disclosure import facts as gather_facts
-from device.disclosure import pdf, redact
+from device.disclosure import pdf, redact, seal
 from device.disclosure.verify import FORMAT, MANIFEST, MANIFEST_DOMAIN, SIGNATURE, manifest_message
 from device.errors import NotAllowedError, StepError, UsageError
 from device.reports.evaluate import describe
@@ -123,8 +124,10 @@ audit/checkpoints.json, signed over "fieldface-audit-head/1\\n<device>\\n<seq>\\
     return text.encode()
 
 
-def make_package(wf, user: User, case_id: str, exam_id: int | None = None, redacted: bool = True) -> Package:
-    """Build, audit and return the package (bytes in memory; the caller writes or serves them)."""
+def make_package(wf, user: User, case_id: str, exam_id: int | None = None, redacted: bool = True,
+                 recipient=None) -> Package:  # fmt: skip
+    """Build, audit and return the package (bytes in memory; the caller writes or serves them).
+    ``recipient`` (an X25519 public key): the archive comes sealed to it (device/disclosure/seal.py)."""
     exam = choose(wf, user, case_id, exam_id)
     check_access(user, exam)
     policy = wf.policy()
@@ -179,15 +182,20 @@ def make_package(wf, user: User, case_id: str, exam_id: int | None = None, redac
     files[SIGNATURE] = (wf.audit.signer.sign(manifest_message(manifest_bytes)) + "\n").encode()
     data = _zip(files, now)
     sha = hashlib.sha256(data).hexdigest()
+    sealed = {}
+    if recipient is not None:
+        data = seal.seal(data, recipient)
+        sealed = {"recipient": seal.fingerprint(recipient), "sealed_sha256": hashlib.sha256(data).hexdigest()}
     ranks = ranks_text([r["rank"] for r in redactions])
     details = {"examination": exam.id, "redacted": redacted, "redacted_ranks": ranks,
                "sha256": sha, "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(), "files": len(files),
-               "bytes": len(data), "example": example, "encrypted": False}  # fmt: skip
+               "bytes": len(data), "example": example, "encrypted": recipient is not None, **sealed}  # fmt: skip
     with wf.store.connection() as conn, wf.store.transaction(conn):
         [entry] = wf.audit.append_in(conn, [Draft("package.create", user.username, role, f"exam:{exam.id}",
                                                   exam.case_id, details=details)])  # fmt: skip
     safe_case = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in exam.case_id)
     name = f"fieldface-{safe_case}-exam{exam.id}-{'redacted' if redacted else 'full'}.zip"
+    name += ".sealed" if recipient is not None else ""
     return Package(data, sha, name, manifest, entry.seq)
 
 

@@ -34,6 +34,7 @@ from device.audit.verify import ChainChecker
 FORMAT = "fieldface-disclosure/1"
 MANIFEST_DOMAIN = b"fieldface-disclosure-manifest/1"
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
+SEALED = b"fieldface-sealed-package/1\n"  # device/disclosure/seal.py (not imported: verify stays small)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,14 @@ def _members(archive: zipfile.ZipFile, report: PackageReport) -> dict[str, bytes
 
 def verify_package(path: Path, public_key: Ed25519PublicKey) -> PackageReport:
     report = PackageReport(str(path))
+    try:
+        with open(path, "rb") as head:
+            if head.read(len(SEALED)) == SEALED:
+                report.add("unreadable", str(path), "sealed to a recipient: open it first (fieldface package open)")
+                return report
+    except OSError as exc:
+        report.add("unreadable", str(path), f"cannot read it ({exc.strerror})")
+        return report
     try:
         with zipfile.ZipFile(path) as archive:
             members = _members(archive, report)

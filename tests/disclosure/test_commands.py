@@ -68,3 +68,24 @@ def test_bad_usage_is_one_line_and_exit_2(demo, run_cli, tmp_path):
     (tmp_path / "x.zip").write_bytes(b"junk")
     result = run_cli("package", "verify", str(tmp_path / "x.zip"), "--public-key", "ab" * 32)
     assert result.returncode == 6 and "unreadable" in result.stdout
+
+
+def test_seal_to_a_recipient_then_open_and_verify(demo, run_cli, tmp_path):
+    env = {"FIELDFACE_KEY_FILE": str(demo / "key")}
+    unit = ["--data-dir", str(demo / "data")]
+    made_key = run_cli("package", "keygen", "-o", str(tmp_path / "court.key"))
+    assert made_key.returncode == 0 and made_key.stdout.startswith("x25519:"), made_key.stderr
+    assert oct((tmp_path / "court.key").stat().st_mode & 0o777) == "0o600"
+    assert run_cli("package", "keygen", "-o", str(tmp_path / "court.key")).returncode == 2  # never overwritten
+    (tmp_path / "court.pub").write_text(made_key.stdout)
+    sealed = tmp_path / "case.zip.sealed"
+    made = run_cli(*unit, "package", EXAMPLE_CASE, "--recipient", "@" + str(tmp_path / "court.pub"), "-o", str(sealed),
+                   env=env)  # fmt: skip
+    assert made.returncode == 0 and "sealed to" in made.stdout, made.stderr
+    opened = run_cli("package", "open", str(sealed), "--key", "@" + str(tmp_path / "court.key"), "-o",
+                     str(tmp_path / "case.zip"))  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    pub = run_cli(*unit, "audit", "pubkey", env=env).stdout.split()[-1]
+    assert run_cli("package", "verify", str(tmp_path / "case.zip"), "--public-key", pub).returncode == 0
+    wrong = run_cli("package", "open", str(sealed), "--key", "x25519-private:" + "11" * 32, "-o", str(tmp_path / "x"))
+    assert wrong.returncode == 2 and "another recipient" in wrong.stderr and not (tmp_path / "x").exists()

@@ -29,6 +29,8 @@ def register(sub) -> None:
         help="the signed disclosure package of a case (or: package verify FILE --public-key @unit.pub)",
         description="Make the disclosure package of a released case examination (lead report PDF, images, every "
         "candidate, policy, operational tests, audit proof, signed manifest), or check one offline.",
+        epilog="forms: package CASE [--exam N] [--unredacted] [--recipient KEY] -o FILE | package verify FILE "
+        "--public-key @unit.pub | package keygen -o FILE | package open FILE.sealed --key @FILE -o FILE",
     )
     p.add_argument("case", metavar="CASE|verify|keygen|open", help="the case number; or what to do with a FILE")
     p.add_argument("file", nargs="?", type=Path, metavar="FILE", help="with verify and open: the package")

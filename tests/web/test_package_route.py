@@ -55,3 +55,25 @@ def test_no_package_before_release(app, as_user):
     to_review(exa)
     r = exa.post("/cases/1/package", data={"csrf_token": token_from(exa, "/cases/1/verify"), "redaction": "redacted"})
     assert r.status_code == 409 and audited(app) == []
+
+
+def test_a_supervisor_packages_an_examination_closed_without_a_lead(app, as_user):
+    exa = as_user("exa")
+    to_review_closed(exa)
+    assert "Disclosure package" not in exa.get("/cases/1/analysis").get_data(as_text=True)
+    boss = as_user("boss")
+    page = boss.get("/cases/1/analysis").get_data(as_text=True)
+    assert "Download package (other candidates redacted)" in page
+    r = boss.post("/cases/1/package", data={"csrf_token": token_from(boss, "/cases/1/analysis"),
+                                            "redaction": "redacted"})  # fmt: skip
+    assert r.status_code == 200 and r.mimetype == "application/zip"
+    r = exa.post("/cases/1/package", data={"csrf_token": token_from(exa, "/cases/1/analysis"), "redaction": "redacted"})
+    assert r.status_code == 403 and len(audited(app)) == 1
+
+
+def to_review_closed(exa) -> None:
+    from tests.web.test_routes import start
+
+    assert start(exa).status_code == 302
+    assert post(exa, "/cases/1/search", {"face": "0"}, "/cases/1/enhance").status_code == 302
+    assert post(exa, "/cases/1/close", {"reason": "nobody plausible"}, "/cases/1/analysis").status_code == 302

@@ -114,6 +114,40 @@ def _ext(fmt: str | None) -> str:
     return EXTENSIONS.get((fmt or "").lower(), "bin")
 
 
+def _checklists(conn, exam_id: int) -> dict[int, list[dict]]:
+    labels = dict(FEATURES)
+    checks: dict[int, list[dict]] = {}
+    for rank, feature, verdict, note in conn.execute(
+        "SELECT rank, feature, verdict, note FROM checklists WHERE exam_id = ? ORDER BY rank", (exam_id,)
+    ):
+        checks.setdefault(rank, []).append({"feature": labels.get(feature, feature), "verdict": verdict, "note": note})
+    return checks
+
+
+def _gallery_images(conn, search_id: int | None) -> dict[int, tuple]:
+    """rank -> (image bytes, format, sha256, face index) of the gallery image each candidate was found by."""
+    rows = conn.execute(
+        "SELECT c.rank, f.image, f.format, f.sha256, f.face_index FROM candidates c"
+        " JOIN face_images f ON f.id = c.image_id WHERE c.search_id = ?",
+        (search_id,),
+    )
+    return {rank: (bytes(image), fmt, sha, face_index) for rank, image, fmt, sha, face_index in rows}
+
+
+def _add_candidate(wf, out: Facts, row: dict, lead_rank: int | None, checklist: list[dict], image_row) -> None:
+    image, fmt, sha, face_index = image_row or (None, None, None, None)
+    rank = row["rank"]
+    row.update(checklist=checklist, image_sha256=sha, lead=rank == lead_rank, image=None)
+    if image is not None:
+        row["image"] = f"images/candidate-{rank:02d}.{_ext(fmt)}"
+        out.candidate_images[rank] = (row["image"], image)
+        if rank == lead_rank:
+            faces = wf.analyses.analysis(image, sha or hashlib.sha256(image).hexdigest()).faces
+            face = faces[face_index] if face_index is not None and face_index < len(faces) else faces[0]
+            out.images["images/lead-face.jpg"] = face_crop(wf.gallery.recognizer, image, face.box)
+    out.candidates.append(row)
+
+
 def gather(wf, exam: Examination) -> Facts:
     recognizer = wf.gallery.recognizer
     with wf.store.connection() as conn:
@@ -125,22 +159,8 @@ def gather(wf, exam: Examination) -> Facts:
         search_seq = conn.execute("SELECT seq FROM audit_log WHERE action = 'search' AND object = ?",
                                   (f"search:{exam.search_id}",)).fetchone()  # fmt: skip
         policy = policy_at(conn, wf, search_seq[0] if search_seq else 2**62)
-        checks: dict[int, list[dict]] = {}
-        labels = dict(FEATURES)
-        for rank, feature, verdict, note in conn.execute(
-            "SELECT rank, feature, verdict, note FROM checklists WHERE exam_id = ? ORDER BY rank", (exam.id,)
-        ):
-            checks.setdefault(rank, []).append(
-                {"feature": labels.get(feature, feature), "verdict": verdict, "note": note}
-            )
-        gallery_rows = {
-            rank: (image, fmt, sha, face_index)
-            for rank, image, fmt, sha, face_index in conn.execute(
-                "SELECT c.rank, f.image, f.format, f.sha256, f.face_index FROM candidates c"
-                " JOIN face_images f ON f.id = c.image_id WHERE c.search_id = ?",
-                (exam.search_id,),
-            )
-        }
+        checks = _checklists(conn, exam.id)
+        gallery_rows = _gallery_images(conn, exam.search_id)
         examiner = _user(conn, exam.examiner_id)
         review = review_of(conn, exam.id)
         reviewer_id = exam.reviewer_id
@@ -171,22 +191,7 @@ def gather(wf, exam: Examination) -> Facts:
         if searched is not None and extra:
             out.images["images/probe-face.jpg"] = face_crop(recognizer, searched, json.loads(extra[0]))
     for row in rows:
-        rank = row["rank"]
-        image, fmt, sha, face_index = gallery_rows.get(rank, (None, None, None, None))
-        row["checklist"] = checks.get(rank, [])
-        row["image_sha256"] = sha
-        row["lead"] = rank == exam.lead_rank
-        if image is not None:
-            name = f"images/candidate-{rank:02d}.{_ext(fmt)}"
-            out.candidate_images[rank] = (name, bytes(image))
-            row["image"] = name
-            if rank == exam.lead_rank:
-                faces = wf.analyses.analysis(bytes(image), hashlib.sha256(bytes(image)).hexdigest()).faces
-                face = faces[face_index] if face_index is not None and face_index < len(faces) else faces[0]
-                out.images["images/lead-face.jpg"] = face_crop(recognizer, bytes(image), face.box)
-        else:
-            row["image"] = None
-        out.candidates.append(row)
+        _add_candidate(wf, out, row, exam.lead_rank, checks.get(row["rank"], []), gallery_rows.get(row["rank"]))
     search = dict(facts) if facts else None
     if search is not None and extra:
         search["face_box"] = json.loads(extra[0])

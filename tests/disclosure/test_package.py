@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import zipfile
+from datetime import UTC, datetime
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -20,6 +21,7 @@ from device.disclosure.verify import manifest_message
 from device.errors import NotAllowedError, StepError, UsageError
 from device.gallery import Actor, SubjectInfo
 from device.policy import set_setting
+from device.reports import period
 from tests.disclosure.conftest import LEAD_NAME, OTHER_NAME, released, variants
 from tests.vision.conftest import photo_bytes
 
@@ -177,6 +179,10 @@ def test_a_redacted_package_verifies_and_holds_none_of_the_redacted_candidates_d
     made = [e for e in wf.audit.entries() if e.action == "package.create"]
     assert [(e.actor, e.details["redacted"], e.details["redacted_ranks"]) for e in made] == [
         ("exa", True, str(withheld["rank"])), ("boss", False, "")]  # fmt: skip
+    # the period report counts them: faces leave the box only this way
+    today = datetime.now(UTC).date()
+    figures = period.generate(wf.store, today, today, actor="aud", role="auditor", audit=wf.audit)["accountability"]
+    assert (figures["disclosure_packages"], figures["unredacted_packages"], figures["unsealed_packages"]) == (2, 1, 2)
 
 
 def test_the_pdf_opens_and_every_page_carries_the_statement_and_its_number(wf, people):

@@ -34,7 +34,10 @@ from device.audit.verify import ChainChecker
 FORMAT = "fieldface-disclosure/1"
 MANIFEST_DOMAIN = b"fieldface-disclosure-manifest/1"
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
-SEALED = b"fieldface-sealed-package/1\n"  # device/disclosure/seal.py (not imported: verify stays small)
+SEALED = b"fieldface-sealed-package/1\n"
+# A package stores its members uncompressed; a member claiming far more than this is not one of
+# ours, and reading it could exhaust the checker's memory (a "zip bomb").
+MAX_MEMBER = 1 << 30  # device/disclosure/seal.py (not imported: verify stays small)
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,10 @@ def _members(archive: zipfile.ZipFile, report: PackageReport) -> dict[str, bytes
     """Every member's bytes; None for one whose bytes fail the archive's own CRC."""
     out: dict[str, bytes | None] = {}
     for info in archive.infolist():
+        if info.file_size > MAX_MEMBER or info.file_size > 1000 * max(info.compress_size, 1):
+            report.add("unreadable", info.filename, f"claims {info.file_size} bytes: not read (no package member is)")
+            out[info.filename] = None
+            continue
         if info.filename in out:
             report.add("extra", info.filename, "the archive holds two files of this name")
             continue

@@ -259,3 +259,11 @@ def test_a_case_whose_probe_was_erased_under_retention_still_packages_and_says_s
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(files["report.pdf"])).pages)
     assert "erased under the retention policy" in " ".join(text.split())
     assert verify_package(write(tmp_path, package.data), unit_key(wf)).ok
+
+
+def test_a_zip_bomb_is_not_read(wf, tmp_path):
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("manifest.json", b"\0" * (20 << 20))  # 20 MiB of zeros: ~20 KiB compressed
+    report = verify_package(path, unit_key(wf))
+    assert ("unreadable", "manifest.json") in kinds(report)

@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "device.commands.vision",
     "device.commands.gallery",
     "device.commands.audit",
+    "device.commands.disclosure",
     "device.commands.reports",
     "device.commands.sync",
     "device.commands.appliance",

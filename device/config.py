@@ -348,6 +348,9 @@ class PolicyConfig(Section):
     blind_review: bool = True
     # How long a user's recorded training stays valid for searching and reviewing (days).
     training_valid_days: Annotated[int, Field(ge=1, le=3650)] = 365
+    # Who may take a disclosure package with every candidate's face and name (device/disclosure);
+    # everyone else gets it with candidates other than the lead redacted.
+    disclosure_unredacted_roles: list[Literal["examiner", "reviewer", "supervisor", "auditor"]] = ["supervisor"]
 
 
 class ReportsConfig(Section):

@@ -7,6 +7,11 @@ systemd credential or in a person's head.
 The demo gallery holds the MIT-licensed sample photos of the source tree's tests/data (see its
 README): two photos of one person and one of another. ``obama2.jpg`` (a third photo of the first
 person) and ``astronaut.png`` (someone not enrolled) are left out, to try searches with.
+
+It also holds one released example case, ``DEMO-CASE-1`` (``obama2.jpg`` searched, the first
+person put forward, peer-reviewed and released), so a newcomer can open a lead report and make a
+disclosure package at once. It is marked as an example wherever it appears (``is_example``):
+the case list, the lead report, the package and its PDF.
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ DEMO_ACCOUNTS = (
     ("auditor", "Demo Auditor", ["auditor"]),
 )
 SAMPLE_PHOTOS = Path(__file__).resolve().parent.parent / "tests" / "data"
+EXAMPLE_CASE = "DEMO-CASE-1"
+EXAMPLE_PURPOSE = "EXAMPLE made by the demo from sample photos: not a real case"
+EXAMPLE_PROBE = "obama2.jpg"
 DEMO_GALLERY = (
     ("Sample person 1", "DEMO-0001", ("obama.jpg", "obama3.jpg")),
     ("Sample person 2", "DEMO-0002", ("biden.jpg",)),
@@ -50,11 +58,18 @@ def ensure_demo(root: Path, config) -> Store:
     if is_data_dir(data_dir):
         store = open_store(data_dir, secret, config)
         create_demo_accounts(store, config)  # a demo made before accounts existed gets them now
+        create_example_case(store, config)  # ... and before the example case existed
         return store
     store = init_data_dir(data_dir, secret, config, device_id=DEMO_DEVICE_ID)
     enroll_demo_gallery(store, config)
     create_demo_accounts(store, config)
+    create_example_case(store, config)
     return store
+
+
+def is_example(case_id: str, device_id: str) -> bool:
+    """The demo's example case (on the demo unit only: a real unit's case of that name is real)."""
+    return case_id == EXAMPLE_CASE and device_id == DEMO_DEVICE_ID
 
 
 def create_demo_accounts(store: Store, config) -> list[str]:
@@ -98,3 +113,46 @@ def enroll_demo_gallery(store: Store, config, photos: Path = SAMPLE_PHOTOS) -> i
         # `serve` forks gunicorn's worker from this process next: no decoding children to inherit.
         recognizer.decoder.close()
     return enrolled
+
+
+def create_example_case(store: Store, config, photos: Path = SAMPLE_PHOTOS) -> int | None:
+    """The released example case, through the workflow like any other (so its audit trail, lead
+    report and package are real); made once, on the demo unit, when its accounts and gallery exist.
+    Returns the examination id, or None when there was nothing to do."""
+    from device.gallery import Gallery
+    from device.vision import Recognizer
+    from device.workflow import Workflow
+    from device.workflow.analysis import FEATURES
+    from device.workflow.users import find_user
+
+    with store.connection() as conn:
+        if (
+            store.meta()["device_id"] != DEMO_DEVICE_ID
+            or conn.execute("SELECT 1 FROM cases WHERE case_id = ?", (EXAMPLE_CASE,)).fetchone()
+        ):
+            return None
+        examiner, peer = find_user(conn, "examiner"), find_user(conn, "peer")
+    if examiner is None or peer is None or not (photos / EXAMPLE_PROBE).is_file():
+        log.warning("no demo accounts or sample photos: the demo has no example case")
+        return None
+    gallery = Gallery(store, Recognizer.from_config(config.vision), config)
+    wf = Workflow(store, gallery.audit, gallery, config)
+    offenses = wf.policy().offense_categories
+    offense = "robbery" if "robbery" in offenses else offenses[0]
+    exam = wf.start(examiner, EXAMPLE_CASE, offense, EXAMPLE_PURPOSE, (photos / EXAMPLE_PROBE).read_bytes())
+    wf.run_search(examiner, exam.id)
+    _facts, rows = wf.candidates(examiner, exam.id)
+    lead = next((r["rank"] for r in rows if r["reference"] == DEMO_GALLERY[0][1]), rows[0]["rank"])
+    for row in rows:
+        if row["rank"] == lead:
+            checklist = {key: "similar" for key, _ in FEATURES} | {"ears": "not-visible", "skin": "not-visible"}
+            wf.record_analysis(examiner, exam.id, row["rank"], checklist, {"eyebrows": "EXAMPLE: same arch"},
+                               "possible-lead", "EXAMPLE: face shape, eyes, nose and mouth agree")  # fmt: skip
+        else:
+            checklist = {key: "dissimilar" for key, _ in FEATURES} | {"ears": "not-visible"}
+            wf.record_analysis(examiner, exam.id, row["rank"], checklist, {}, "excluded",
+                               "EXAMPLE: face shape and nose differ")  # fmt: skip
+    wf.submit_for_review(examiner, exam.id, "EXAMPLE: no real corroboration; the demo's sample photos only")
+    wf.submit_review(peer, exam.id, lead, "EXAMPLE: same face shape, eyes and mouth")
+    wf.release(examiner, exam.id)
+    return exam.id

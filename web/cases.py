@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
+from device.demo import is_example
 from device.errors import CameraError, FieldfaceError, UsageError
 from device.workflow.enhance import OPS
 from web.auth import current_user, login_required
@@ -35,7 +36,8 @@ def _int(value, what: str) -> int:
 
 @bp.app_context_processor
 def _step_names():
-    return {"step_names": STEP_NAMES}
+    # is_example is called by the case list only (unlocked): the demo's example case is marked.
+    return {"step_names": STEP_NAMES, "is_example": lambda case_id: is_example(case_id, wf().audit.device_id)}
 
 
 @bp.get("/")

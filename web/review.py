@@ -3,8 +3,10 @@ review queue and blind review, release and the printable lead report. Rules: dev
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
+from device.demo import is_example
+from device.disclosure import make_package
 from device.errors import ErasedError, UsageError
 from device.workflow.analysis import DISPOSITIONS, FEATURES, VERDICTS
 from web.auth import current_user, login_required, roles_required
@@ -25,7 +27,11 @@ def analysis(exam_id: int):
     exam = wf().examination(user, exam_id)
     facts, rows = wf().candidates(user, exam_id)
     return render_template("review/analysis.html", exam=exam, facts=facts, candidates=rows,
-                           error=request.args.get("error"))  # fmt: skip
+                           unredacted_allowed=_unredacted_allowed(user), error=request.args.get("error"))  # fmt: skip
+
+
+def _unredacted_allowed(user) -> bool:
+    return user.has(*wf().policy().disclosure_unredacted_roles)
 
 
 def _compare(exam_id: int, rank: int, blind: bool, error=None, status=200):
@@ -148,4 +154,25 @@ def release(exam_id: int):
 @bp.get("/cases/<int:exam_id>/report")
 @login_required
 def report(exam_id: int):
-    return render_template("review/report.html", r=wf().report(current_user(), exam_id))
+    user = current_user()
+    r = wf().report(user, exam_id)
+    return render_template("review/report.html", r=r, unredacted_allowed=_unredacted_allowed(user),
+                           example=is_example(r["exam"]["case_id"], wf().audit.device_id))  # fmt: skip
+
+
+@bp.post("/cases/<int:exam_id>/package")
+@login_required
+def package(exam_id: int):
+    """The disclosure package, made (and audited) on this request, handed over as a download.
+    Also for an examination closed without a lead, when a supervisor asks (device/disclosure)."""
+    choice = request.form.get("redaction", "")
+    if choice not in ("redacted", "unredacted"):
+        raise UsageError("choose the redacted or the unredacted package")
+    user = current_user()
+    exam = wf().examination(user, exam_id)
+    made = make_package(wf(), user, exam.case_id, exam_id, redacted=choice == "redacted")
+    return Response(made.data, mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{made.filename}"',
+        "Cache-Control": "private, no-store",
+        "X-Package-SHA256": made.sha256,
+    })  # fmt: skip

@@ -228,7 +228,8 @@ def cmd_cases_list(ctx, args) -> int:
     cases = identity.workflow(ctx, with_recognizer=False).case_list()
     lines = [
         f"{c['case']:<24} {c['examinations']} examination(s), {c['searches']} search(es), images held for"
-        f" {c['images_held']}{'  LEGAL HOLD' if c['legal_hold'] else ''}  (opened {c['created_at'][:10]}"
+        f" {c['images_held']}{'  LEGAL HOLD' if c['legal_hold'] else ''}{'  EXAMPLE' if c['example'] else ''}"
+        f"  (opened {c['created_at'][:10]}"
         f" by {c['created_by']})"
         for c in cases
     ] or ["no cases on this unit"]
@@ -239,7 +240,8 @@ def cmd_cases_list(ctx, args) -> int:
 def cmd_cases_show(ctx, args) -> int:
     case = identity.workflow(ctx, with_recognizer=False).case_detail(args.case)
     lines = [f"case {case['case']} (opened {case['created_at'][:10]} by {case['created_by']})"
-             + ("  LEGAL HOLD" if case["legal_hold"] else "")]  # fmt: skip
+             + ("  LEGAL HOLD" if case["legal_hold"] else "")
+             + ("  EXAMPLE (demo data)" if case["example"] else "")]  # fmt: skip
     for e in case["examinations"]:
         images = e["images"]
         held = f"erased {images['erased_at'][:10]}" if images["erased_at"] else "held"

@@ -34,6 +34,7 @@ POLICY_SET = "policy.set"  # details: key, old, new, reason
 POLICY_RESET = "policy.reset"
 REPORT = "report.generate"  # details: from, to, format, entries, sha256
 EVALUATION = "evaluation.run"  # details: evaluation_id, model_id, data_sha256, counts, rates
+PACKAGE = "package.create"  # a disclosure package (device/disclosure); details: redacted, encrypted, sha256
 
 # The search details field that carries a quality override's reason, and enrollment's.
 SEARCH_OVERRIDE_FIELD = "quality_override"
@@ -43,5 +44,5 @@ ENROLL_FORCED_FIELD = "forced"
 COUNTED = frozenset({
     SEARCH, SEARCH_REFUSED, ENROLL, DELETE_SUBJECT, PURGE_SUBJECT, PURGE_PROBES, LEGAL_HOLD, ENHANCE,
     QUALITY_OVERRIDE, DISPOSITION, REVIEW, LEAD_RELEASE, LOGIN, LOGIN_FAILED, LOGIN_LOCKOUT, POLICY_SET,
-    POLICY_RESET, REPORT, EVALUATION,
+    POLICY_RESET, REPORT, EVALUATION, PACKAGE,
 })  # fmt: skip

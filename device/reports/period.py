@@ -127,7 +127,14 @@ def compute(entries: list[Entry], acked: dict[str, int], start: date, end: date)
             for e in entries
             if e.action in (A.POLICY_SET, A.POLICY_RESET) and e.outcome == "ok"
         ],
-        "accountability": {"reports_generated": len(of(A.REPORT)), "evaluations_run": len(of(A.EVALUATION))},
+        "accountability": {
+            "reports_generated": len(of(A.REPORT)),
+            "evaluations_run": len(of(A.EVALUATION)),
+            # faces leave the box only in these: how many, and how many held every candidate's face
+            "disclosure_packages": len(of(A.PACKAGE)),
+            "unredacted_packages": sum(1 for e in of(A.PACKAGE) if e.details.get("redacted") is False),
+            "unsealed_packages": sum(1 for e in of(A.PACKAGE) if not e.details.get("encrypted")),
+        },
         "sync": {
             dest: {
                 "acked_seq": seq,

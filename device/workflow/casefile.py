@@ -22,7 +22,14 @@ def case_list(wf) -> list[dict]:
             " FROM cases c ORDER BY c.created_at DESC, c.case_id"
         ).fetchall()
     keys = ("case", "created_at", "created_by", "legal_hold", "examinations", "images_held", "searches")
-    return [dict(zip(keys, row, strict=True)) | {"legal_hold": bool(row[3])} for row in rows]
+    return [dict(zip(keys, row, strict=True)) | {"legal_hold": bool(row[3]), "example": _example(wf, row[0])}
+            for row in rows]  # fmt: skip
+
+
+def _example(wf, case_id: str) -> bool:
+    from device.demo import is_example  # the demo's example case is marked wherever it is listed
+
+    return is_example(case_id, wf.audit.device_id)
 
 
 def case_detail(wf, case_id: str) -> dict:
@@ -35,7 +42,7 @@ def case_detail(wf, case_id: str) -> dict:
                                                               (case_id,))]  # fmt: skip
         out = [_exam(conn, exam) for exam in exams]
     return {"case": case[0], "created_at": case[1], "created_by": case[2], "legal_hold": bool(case[3]),
-            "examinations": out}  # fmt: skip
+            "example": _example(wf, case[0]), "examinations": out}  # fmt: skip
 
 
 def _exam(conn, exam: Examination) -> dict:

@@ -120,7 +120,8 @@ def test_the_report_is_itself_audited_with_the_hash_of_its_figures(store):
     assert report["generated"]["audit_seq"] == 35
     # A later report over the same days counts the first one.
     again = period.generate(store, date(2025, 1, 1), date(2026, 12, 31), actor="aud1", role="auditor", audit=log)
-    assert again["accountability"] == {"reports_generated": 1, "evaluations_run": 0}
+    assert again["accountability"] == {"reports_generated": 1, "evaluations_run": 0, "disclosure_packages": 0,
+                                       "unredacted_packages": 0, "unsealed_packages": 0}  # fmt: skip
 
 
 def test_renderings_carry_the_same_figures(store):

@@ -16,6 +16,7 @@ the case list, the lead report, the package and its PDF.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from pathlib import Path
@@ -61,10 +62,27 @@ def ensure_demo(root: Path, config) -> Store:
         create_example_case(store, config)  # ... and before the example case existed
         return store
     store = init_data_dir(data_dir, secret, config, device_id=DEMO_DEVICE_ID)
-    enroll_demo_gallery(store, config)
-    create_demo_accounts(store, config)
-    create_example_case(store, config)
+    with recognizer_for(config) as recognizer:  # the models are loaded once for both
+        enroll_demo_gallery(store, config, recognizer=recognizer)
+        create_demo_accounts(store, config)
+        create_example_case(store, config, recognizer=recognizer)
     return store
+
+
+@contextlib.contextmanager
+def recognizer_for(config, recognizer=None):
+    """``recognizer``, or one loaded for this block whose decoding children end with it (`serve`
+    forks gunicorn's worker from this process next: it must not inherit them)."""
+    if recognizer is not None:
+        yield recognizer
+        return
+    from device.vision import Recognizer
+
+    recognizer = Recognizer.from_config(config.vision)
+    try:
+        yield recognizer
+    finally:
+        recognizer.decoder.close()
 
 
 def is_example(case_id: str, device_id: str) -> bool:
@@ -91,36 +109,30 @@ def create_demo_accounts(store: Store, config) -> list[str]:
     return [a[0] for a in DEMO_ACCOUNTS]
 
 
-def enroll_demo_gallery(store: Store, config, photos: Path = SAMPLE_PHOTOS) -> int:
+def enroll_demo_gallery(store: Store, config, photos: Path = SAMPLE_PHOTOS, recognizer=None) -> int:
     """Enroll the sample photos (when the source tree is there); returns the images enrolled."""
     from device.gallery import Actor, Gallery, SubjectInfo
-    from device.vision import Recognizer
 
     if not photos.is_dir():
         log.warning("no sample photos at %s: the demo gallery stays empty", photos)
         return 0
-    recognizer = Recognizer.from_config(config.vision)
-    gallery = Gallery(store, recognizer, config)
     actor = Actor("demo-setup", "supervisor")
     enrolled = 0
-    try:
+    with recognizer_for(config, recognizer) as rec:
+        gallery = Gallery(store, rec, config)
         for name, reference, files in DEMO_GALLERY:
             info = SubjectInfo(name, "demo: MIT-licensed sample photo", config.gallery.default_gallery, reference,
                                "demo", "face_recognition 1.3.0 test images")  # fmt: skip
             report = gallery.enroll(info, [(f, (photos / f).read_bytes()) for f in files], actor)
             enrolled += len(report.enrolled)
-    finally:
-        # `serve` forks gunicorn's worker from this process next: no decoding children to inherit.
-        recognizer.decoder.close()
     return enrolled
 
 
-def create_example_case(store: Store, config, photos: Path = SAMPLE_PHOTOS) -> int | None:
+def create_example_case(store: Store, config, photos: Path = SAMPLE_PHOTOS, recognizer=None) -> int | None:
     """The released example case, through the workflow like any other (so its audit trail, lead
     report and package are real); made once, on the demo unit, when its accounts and gallery exist.
     Returns the examination id, or None when there was nothing to do."""
     from device.gallery import Gallery
-    from device.vision import Recognizer
     from device.workflow import Workflow
     from device.workflow.analysis import FEATURES
     from device.workflow.users import find_user
@@ -135,24 +147,25 @@ def create_example_case(store: Store, config, photos: Path = SAMPLE_PHOTOS) -> i
     if examiner is None or peer is None or not (photos / EXAMPLE_PROBE).is_file():
         log.warning("no demo accounts or sample photos: the demo has no example case")
         return None
-    gallery = Gallery(store, Recognizer.from_config(config.vision), config)
-    wf = Workflow(store, gallery.audit, gallery, config)
-    offenses = wf.policy().offense_categories
-    offense = "robbery" if "robbery" in offenses else offenses[0]
-    exam = wf.start(examiner, EXAMPLE_CASE, offense, EXAMPLE_PURPOSE, (photos / EXAMPLE_PROBE).read_bytes())
-    wf.run_search(examiner, exam.id)
-    _facts, rows = wf.candidates(examiner, exam.id)
-    lead = next((r["rank"] for r in rows if r["reference"] == DEMO_GALLERY[0][1]), rows[0]["rank"])
-    for row in rows:
-        if row["rank"] == lead:
-            checklist = {key: "similar" for key, _ in FEATURES} | {"ears": "not-visible", "skin": "not-visible"}
-            wf.record_analysis(examiner, exam.id, row["rank"], checklist, {"eyebrows": "EXAMPLE: same arch"},
-                               "possible-lead", "EXAMPLE: face shape, eyes, nose and mouth agree")  # fmt: skip
-        else:
-            checklist = {key: "dissimilar" for key, _ in FEATURES} | {"ears": "not-visible"}
-            wf.record_analysis(examiner, exam.id, row["rank"], checklist, {}, "excluded",
-                               "EXAMPLE: face shape and nose differ")  # fmt: skip
-    wf.submit_for_review(examiner, exam.id, "EXAMPLE: no real corroboration; the demo's sample photos only")
-    wf.submit_review(peer, exam.id, lead, "EXAMPLE: same face shape, eyes and mouth")
-    wf.release(examiner, exam.id)
+    with recognizer_for(config, recognizer) as rec:
+        gallery = Gallery(store, rec, config)
+        wf = Workflow(store, gallery.audit, gallery, config)
+        offenses = wf.policy().offense_categories
+        offense = "robbery" if "robbery" in offenses else offenses[0]
+        exam = wf.start(examiner, EXAMPLE_CASE, offense, EXAMPLE_PURPOSE, (photos / EXAMPLE_PROBE).read_bytes())
+        wf.run_search(examiner, exam.id)
+        _facts, rows = wf.candidates(examiner, exam.id)
+        lead = next((r["rank"] for r in rows if r["reference"] == DEMO_GALLERY[0][1]), rows[0]["rank"])
+        for row in rows:
+            if row["rank"] == lead:
+                checklist = {key: "similar" for key, _ in FEATURES} | {"ears": "not-visible", "skin": "not-visible"}
+                wf.record_analysis(examiner, exam.id, row["rank"], checklist, {"eyebrows": "EXAMPLE: same arch"},
+                                   "possible-lead", "EXAMPLE: face shape, eyes, nose and mouth agree")  # fmt: skip
+            else:
+                checklist = {key: "dissimilar" for key, _ in FEATURES} | {"ears": "not-visible"}
+                wf.record_analysis(examiner, exam.id, row["rank"], checklist, {}, "excluded",
+                                   "EXAMPLE: face shape and nose differ")  # fmt: skip
+        wf.submit_for_review(examiner, exam.id, "EXAMPLE: no real corroboration; the demo's sample photos only")
+        wf.submit_review(peer, exam.id, lead, "EXAMPLE: same face shape, eyes and mouth")
+        wf.release(examiner, exam.id)
     return exam.id

@@ -48,8 +48,14 @@ def files(tmp_path_factory):
     (root / "hostile.png").write_bytes(png_141_bytes())
     (root / "rows.csv").write_text("image,subject,legal_basis\nnope.jpg,X,\n")
     (root / "empty").mkdir()
-    return [str(DATA / "obama.jpg"), str(root / "hostile.png"), str(root / "rows.csv"), str(root / "empty"),
-            str(root / "missing.jpg"), str(DATA)]  # fmt: skip
+    # Copies, never the repository's own files: any path may be handed to an option that writes
+    # (`unit-card -o`, `package keygen -o`, ...), and a real photo once got overwritten that way.
+    photos = root / "photos"
+    photos.mkdir()
+    for name in ("obama.jpg", "biden.jpg"):
+        (photos / name).write_bytes((DATA / name).read_bytes())
+    return [str(photos / "obama.jpg"), str(root / "hostile.png"), str(root / "rows.csv"), str(root / "empty"),
+            str(root / "missing.jpg"), str(photos)]  # fmt: skip
 
 
 def argv_for(parser: argparse.ArgumentParser, paths: list[str]):

@@ -119,8 +119,8 @@ def probe(exam_id: int):
             found = wf().analyze(wf().still_image(user, exam_id, row["position"])).faces
             quality = found[row["face_index"]].quality.to_dict()
         stills.append(row | {"quality_report": quality})
-    return render_template("cases/probe.html", exam=exam, faces=faces_for_screen(analysis), error=request.args.get("error"),
-                           burst=burst, burst_left_s=int(shelf.remaining_s(exam_id)), stills=stills,
+    return render_template("cases/probe.html", exam=exam, faces=faces_for_screen(analysis),
+                           error=request.args.get("error"), burst=burst, burst_left_s=int(shelf.remaining_s(exam_id)), stills=stills,
                            max_stills=MAX_STILLS)  # fmt: skip
 
 

@@ -88,8 +88,8 @@ class Analysis:
 class Recognizer:
     """Holds the loaded models (built once, reused for every picture) and the thresholds."""
 
-    def __init__(self, detector: BlazeFaceDetector, embedder: Embedder | None, max_pixels: int, quality: VisionQualityConfig,
-                 mesh: FaceMesh):  # fmt: skip
+    def __init__(self, detector: BlazeFaceDetector, embedder: Embedder | None, max_pixels: int,
+                 quality: VisionQualityConfig, mesh: FaceMesh):  # fmt: skip
         self.detector = detector
         self.embedder = embedder
         self.max_pixels = max_pixels

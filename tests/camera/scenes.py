@@ -39,7 +39,7 @@ def make_scene(recognizer, folder: Path) -> Path:
         # The same face a little smaller and softer: it passes, with a lower unified score (~94 vs ~99).
         "5-good-smaller.png": cv2.GaussianBlur(
             cv2.resize(good, None, fx=0.8, fy=0.8, interpolation=cv2.INTER_AREA), (0, 0), 2.5
-        ),  # fmt: skip
+        ),
     }
     for name, rgb in frames.items():
         cv2.imwrite(str(folder / name), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))

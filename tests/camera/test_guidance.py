@@ -28,7 +28,7 @@ def test_the_preview_recognizer_has_no_embedder_and_one_thread(preview_recognize
         preview_recognizer.embed(face)
 
 
-def FileSource_rgb(folder, name):  # noqa: N802 - a picture of the scene as the preview shows it
+def FileSource_rgb(folder, name):
     source = FileSource(camera_config(folder, type="files", source=str(folder / name)))
     source.open()
     return source.preview()

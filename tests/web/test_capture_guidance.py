@@ -19,7 +19,7 @@ import pytest
 from tests.camera.scenes import make_scene
 from tests.gallery.conftest import decrypted_pages
 from tests.web.conftest import token_from
-from tests.web.test_camera import capture, camera_config
+from tests.web.test_camera import camera_config, capture
 from tests.workflow.test_probe_path import wal_pages
 from web import create_app
 from web.camera import holder

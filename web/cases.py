@@ -120,8 +120,8 @@ def probe(exam_id: int):
             quality = found[row["face_index"]].quality.to_dict()
         stills.append(row | {"quality_report": quality})
     return render_template("cases/probe.html", exam=exam, faces=faces_for_screen(analysis),
-                           error=request.args.get("error"), burst=burst, burst_left_s=int(shelf.remaining_s(exam_id)), stills=stills,
-                           max_stills=MAX_STILLS)  # fmt: skip
+                           error=request.args.get("error"), burst=burst, burst_left_s=int(shelf.remaining_s(exam_id)),
+                           stills=stills, max_stills=MAX_STILLS)  # fmt: skip
 
 
 def _burst_still(exam_id: int, n: int):

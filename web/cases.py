@@ -6,6 +6,8 @@ device/workflow; these views read forms, call it and render.
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from device.errors import CameraError, FieldfaceError, UsageError
@@ -112,6 +114,7 @@ def probe(exam_id: int):
     analysis = wf().analyze_working(exam)
     shelf = camera_holder().shelf
     burst = shelf.get(exam_id, user.id) if exam.status == "open" else None
+    in_probe = {exam.probe_sha256}
     stills = []
     for row in wf().stills(user, exam_id):
         quality = None
@@ -119,9 +122,12 @@ def probe(exam_id: int):
             found = wf().analyze(wf().still_image(user, exam_id, row["position"])).faces
             quality = found[row["face_index"]].quality.to_dict()
         stills.append(row | {"quality_report": quality})
+        in_probe.add(row["sha256"])
+    # Which burst stills are already the probe or one of its stills (no button to add them again).
+    used = [hashlib.sha256(s.jpeg).hexdigest() in in_probe for s in burst.stills] if burst else []
     return render_template("cases/probe.html", exam=exam, faces=faces_for_screen(analysis),
                            error=request.args.get("error"), burst=burst, burst_left_s=int(shelf.remaining_s(exam_id)),
-                           stills=stills, max_stills=MAX_STILLS)  # fmt: skip
+                           stills=stills, max_stills=MAX_STILLS, used=used)  # fmt: skip
 
 
 def _burst_still(exam_id: int, n: int):

@@ -7,6 +7,7 @@ Screenshots: test-artifacts/e2e/guidance-*.png and burst-*.png.
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 
@@ -63,7 +64,7 @@ def test_guidance_follows_the_scene_and_the_burst_keeps_the_best_still(browser, 
         page.wait_for_timeout(100)
     kinds = [k for k, _ in seen]
     assert set(kinds) == set(CYCLE), f"every picture of the scene got its advice: {kinds}"
-    for before, after in zip(kinds, kinds[1:], strict=False):
+    for before, after in itertools.pairwise(kinds):
         assert CYCLE.index(after) == (CYCLE.index(before) + 1) % len(CYCLE), f"the advice follows the scene: {kinds}"
     assert all(box == (kind == "good") for kind, box in seen), "'ready' (and a green box) only on the good frames"
 

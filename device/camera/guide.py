@@ -34,6 +34,7 @@ class Seen:
     seq: int  # the frame's number in this preview (increasing)
     at: float  # monotonic seconds when the analysis finished
     analysis_ms: float
+    analysed: int = 1  # frames analysed so far by this guide (the others were replaced unanalysed)
 
 
 class Guide:
@@ -86,12 +87,12 @@ class Guide:
             height, width = frame.shape[:2]
             del frame  # the frame goes now: only boxes and quality reports stay
             done = self._clock()
-            seen = Seen(width, height, tuple((f.box, f.quality) for f in faces), seq, done, (done - started) * 1e3)
             with self._cond:
                 if self._closed:
                     return
-                self._seen = seen
                 self.analysed += 1
+                self._seen = Seen(width, height, tuple((f.box, f.quality) for f in faces), seq, done,
+                                  (done - started) * 1e3, self.analysed)  # fmt: skip
                 # Throttle: wait out the rest of this analysis's slot (close wakes it at once).
                 self._cond.wait_for(lambda: self._closed, max(0.0, self._interval - (done - started)))
 
@@ -116,10 +117,10 @@ def advice(seen: Seen | None, judge=lambda report: report) -> dict:
     warning components, in the components' order, each once) or ``ready`` (every component passes).
     ``judge`` re-judges a QualityReport by the policy in force. Boxes are percentages of the frame."""
     if seen is None:
-        return {"state": "waiting", "instructions": [], "box": None, "unified": None, "seq": 0}
+        return {"state": "waiting", "instructions": [], "box": None, "unified": None, "seq": 0, "analysed": 0}
     if not seen.faces:
         return {"state": "no-face", "instructions": ["point the camera at the face"], "box": None,
-                "unified": None, "seq": seen.seq}  # fmt: skip
+                "unified": None, "seq": seen.seq, "analysed": seen.analysed}  # fmt: skip
     (x0, y0, x1, y1), report = seen.faces[0]
     report = judge(report)
     fixes = []
@@ -132,4 +133,4 @@ def advice(seen: Seen | None, judge=lambda report: report) -> dict:
     box = [round(x0 / w * 100, 2), round(y0 / h * 100, 2), round((x1 - x0) / w * 100, 2), round((y1 - y0) / h * 100, 2)]
     ready = len(seen.faces) == 1 and all(c.status == "pass" for c in report.components)
     return {"state": "ready" if ready else "adjust", "instructions": fixes, "box": box, "unified": report.unified,
-            "verdict": report.verdict, "seq": seen.seq}  # fmt: skip
+            "verdict": report.verdict, "seq": seen.seq, "analysed": seen.analysed}  # fmt: skip

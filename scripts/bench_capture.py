@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_web import PASSWORD, REPO, Session, free_port, probe_to_candidates  # noqa: E402
+from bench_web import PASSWORD, REPO, Session, free_port, probe_to_candidates
 
 CLK = os.sysconf("SC_CLK_TCK")
 
@@ -125,7 +125,8 @@ class Server:
             f'[camera]\ntype = "files"\nsource = "{frame_dir}"\nlock_file = "{tmp / name}.lock"\n'
             f"preview_fps = 10.0\nguidance_fps = {guidance_fps}\nstill_size = [1280, 960]\n"
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDFACE_")} | {"FIELDFACE_CONFIG": str(config)}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDFACE_")}
+        env["FIELDFACE_CONFIG"] = str(config)
         port = free_port()
         argv = [sys.executable, "-m", "device.cli", "demo", "--dir", str(tmp / name), "--bind", f"127.0.0.1:{port}"]
         self.proc = subprocess.Popen(argv, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -29,9 +29,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from device.config import validate_config  # noqa: E402
-from device.vision import Recognizer  # noqa: E402
-from device.workflow.stills import combine  # noqa: E402
+from device.config import validate_config
+from device.vision import Recognizer
+from device.workflow.stills import combine
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 METHODS = ("one still", "best still of the set", "unweighted mean", "quality-weighted mean")
@@ -111,7 +111,8 @@ def main() -> int:
         a_pool = [s for s in found if s["who"] == "A" and s["photo"] == "obama2.jpg"]
         for group in itertools.combinations(a_pool, size):  # A's sets against B and C
             for method, vectors in methods(list(group)).items():
-                impostor[method] += [v.similarity(references[o]) for v in vectors for o in ("biden.jpg", "astronaut.png")]
+                impostor[method] += [v.similarity(references[o]) for v in vectors
+                                     for o in ("biden.jpg", "astronaut.png")]  # fmt: skip
         for who in ("B", "C"):  # B's and C's sets against every A photo
             for group in itertools.combinations([s for s in found if s["who"] == who], size):
                 for method, vectors in methods(list(group)).items():
@@ -122,8 +123,10 @@ def main() -> int:
               f"   {'impostor: mean':>14} {'min':>7} {'p05':>7} {'max':>7} {'n':>7}")  # fmt: skip
         for method in METHODS:
             print(f"{method:24} {'':6}{summary(genuine[method])}   {'':7}{summary(impostor[method])}")
-        print(f"  genuine, only sets holding a still that fails the gate ({sum(s['verdict'] == 'fail' for s in found)}"
-              " such stills):")
+        print(
+            f"  genuine, only sets holding a still that fails the gate ({sum(s['verdict'] == 'fail' for s in found)}"
+            " such stills):"
+        )
         for method in METHODS:
             print(f"  {method:22} {'':6}{summary(weak[method])}")
     return 0

@@ -128,6 +128,8 @@ def test_retention_erases_every_still(wf, people, clock):
         wf.still_image(exa, exam.id, 1)
     [row] = wf.stills(exa, exam.id)
     assert row["held"] is False and row["sha256"] == hashlib.sha256(second).hexdigest(), "the hash stays"
+    [listed] = wf.case_detail("CASE-E")["examinations"][0]["stills"]
+    assert listed["image"] == "erased" and listed["sha256"] == row["sha256"], "the auditors' case file says so"
 
 
 def test_another_burst_still_replaces_the_probe_before_any_edit(wf, people):

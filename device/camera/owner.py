@@ -128,7 +128,7 @@ class CameraOwner:
         throughout (no preview frame between them), each handed to ``each`` as it is taken and
         ``each``'s results returned (so a 12 MP frame is dropped before the next is taken);
         CameraUnavailable if the camera is away."""
-        return self._holding(lambda: [each(Still(self.source.still(), self.source.describe())) for _ in range(count)])
+        return self._holding(lambda: [each(Still(rgb, self.source.describe())) for rgb in self.source.burst(count)])
 
     def preview_jpeg(self, frame=None) -> bytes:
         """A preview frame (``frame``, or a new one) as JPEG bytes for the touchscreen."""

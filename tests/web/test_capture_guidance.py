@@ -193,3 +193,23 @@ def test_another_burst_still_or_a_second_still_of_the_person(app, users, as_user
 
         drop(app)  # the box locks
     assert holder(app).shelf.get(1, users["exa"].id) is None, "the burst is dropped on lock"
+
+
+def test_the_printed_lead_report_says_the_probe_was_combined(app, users, as_user):
+    """Capture, add a second still of the burst, search, review, release: the report page discloses it."""
+    from tests.workflow.test_flow import to_review_from
+
+    exa = as_user("exa")
+    capture(exa)
+    exa.post("/cases/1/burst/4", data={"action": "add", "csrf_token": token_from(exa, "/cases/1/probe")})
+    exa.post("/cases/1/search", data={"csrf_token": token_from(exa, "/cases/1/enhance")})
+    with app.app_context():
+        from web.services import services
+
+        wf = services().workflow
+        exam = to_review_from(wf, users, wf.examination(users["exa"], 1))
+        wf.submit_review(users["peer"], exam.id, 1, "same ears")
+        wf.release(users["exa"], exam.id)
+    page = exa.get("/cases/1/report").get_data(as_text=True)
+    assert re.search(r'id="combined-probe">The probe was <b>combined from 2 stills</b>', page)
+    assert "quality-weighted mean" in page and page.count("<td><code>") >= 2

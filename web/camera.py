@@ -109,10 +109,12 @@ class CameraHolder:
             status = owner.status()
         return {"state": status["state"], "detail": status["detail"]}
 
-    def capture_burst(self):
-        """``camera.burst`` full-resolution stills, scored, the best marked; CameraError if none now."""
+    def capture_burst(self, judge):
+        """``camera.burst`` full-resolution stills, scored (``judge``: the policy's verdicts), the
+        best marked; CameraError if none now."""
         owner = self.owner()
-        return take_burst(owner, self.config.burst, self._preview_recognizer().faces, self.config.still_jpeg_quality)
+        return take_burst(owner, self.config.burst, self._preview_recognizer().faces, self.config.still_jpeg_quality,
+                          judge)  # fmt: skip
 
     def stream(self, max_frames: int):
         """The parts of an MJPEG body, ending after ``max_frames``, ``PREVIEW_MAX_S``, a newer

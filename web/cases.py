@@ -80,7 +80,7 @@ def create():
         # score is the probe, exactly as if it had been imported (same hashing, quality report and
         # audit), with where it came from and the burst recorded. The others wait in memory only.
         try:
-            burst = camera_holder().capture_burst()
+            burst = camera_holder().capture_burst(wf().policy().judge_report)
         except CameraError as exc:
             return _new_form(f"{exc}. Import a photo file instead.", form, 503)
         data, source, summary = burst.stills[burst.best].jpeg, burst.source, burst.summary(burst.best)

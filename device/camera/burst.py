@@ -3,9 +3,12 @@
 Each still is judged as it is taken (detection, landmarks, quality: the preview recognizer, no
 embedder) and JPEG-encoded; the full-resolution frame is then dropped before the next is taken.
 The best is the one with the highest unified quality score (device/vision/quality.py: the
-predicted share of identity signal kept), the earliest on a tie; a still without a face ranks
-last. The burst is held in memory only (the web process's ``BurstShelf``), for the officer to
-choose another still, for a bounded time, and dropped on lock; nothing here writes anything.
+predicted share of identity signal kept) among the stills the quality gate would search (verdict
+pass or warn), the earliest on a tie; then the failing ones by their score; a still without a face
+ranks last. (The score and the gate can disagree: a dark but sharp face keeps most of its identity
+signal, score ~92, yet fails "more light"; the kept still should be one the search accepts.)
+The burst is held in memory only (the web process's ``BurstShelf``), for the officer to choose
+another still, for a bounded time, and dropped on lock; nothing here writes anything.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ class BurstStill:
     fixes: tuple[str, ...]  # what the largest face's failing or warning components say to do
 
     @property
-    def rank_key(self) -> int:
-        return -1 if self.unified is None else self.unified
+    def rank_key(self) -> tuple[int, int]:
+        if self.unified is None:
+            return (-1, -1)
+        return (0 if self.verdict == "fail" else 1, self.unified)
 
 
 @dataclass(frozen=True)
@@ -45,20 +50,25 @@ class Burst:
                 "scores": [s.unified for s in self.stills]}  # fmt: skip
 
 
-def take_burst(owner, count: int, faces, jpeg_quality: int) -> Burst:
-    """``count`` stills from ``owner`` (a CameraOwner), scored by ``faces(rgb) -> [Face]``."""
+def take_burst(owner, count: int, faces, jpeg_quality: int, judge=lambda report: report) -> Burst:
+    """``count`` stills from ``owner`` (a CameraOwner), scored by ``faces(rgb) -> [Face]``; ``judge``
+    re-judges a QualityReport by the policy in force (``Policy.judge_report``)."""
     source = owner.source.describe()
 
-    def judge(still) -> BurstStill:
+    def assess(still) -> BurstStill:
         found = faces(still.rgb)
-        top = found[0].quality if found else None
+        top = judge(found[0].quality) if found else None
         fixes = tuple(dict.fromkeys(c.fix for c in top.components if c.status != "pass" and c.fix)) if top else ()
         return BurstStill(still.jpeg(jpeg_quality), still.size, len(found), top.unified if top else None,
                           top.verdict if top else None, fixes)  # fmt: skip
 
-    stills = tuple(owner.capture_burst(count, judge))
-    best = max(range(len(stills)), key=lambda i: (stills[i].rank_key, -i))
-    return Burst(stills, source, best)
+    stills = tuple(owner.capture_burst(count, assess))
+    return Burst(stills, source, best_of(stills))
+
+
+def best_of(stills) -> int:
+    """The index of the still to keep (module docstring), the earliest on a tie."""
+    return max(range(len(stills)), key=lambda i: (stills[i].rank_key, -i))
 
 
 class BurstShelf:

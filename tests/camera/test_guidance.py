@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from device.camera import CameraOwner
-from device.camera.burst import BurstShelf, take_burst
+from device.camera.burst import BurstShelf, BurstStill, best_of, take_burst
 from device.camera.files import FileSource
 from device.camera.guide import Guide, Seen, advice
 from device.config import validate_config
@@ -126,3 +126,13 @@ def test_guidance_config_keys_are_validated():
     with pytest.raises(Exception, match="burst"):
         validate_config({"camera": {"burst": 0}})
     assert validate_config({}).camera.burst == 5
+
+
+def test_the_kept_still_is_one_the_gate_accepts_then_the_highest_score():
+    def still(unified, verdict):
+        return BurstStill(b"", (1, 1), 0 if unified is None else 1, unified, verdict, ())
+
+    # A dark but sharp face scores high and fails "more light": a passing still is kept before it.
+    assert best_of([still(92, "fail"), still(80, "pass"), still(85, "warn"), still(None, None)]) == 2
+    assert best_of([still(None, None), still(30, "fail"), still(40, "fail")]) == 2
+    assert best_of([still(90, "pass"), still(90, "pass")]) == 0, "the earliest on a tie"

@@ -17,10 +17,12 @@ ends by itself when no frame came for ``IDLE_S`` (the preview stopped), and on `
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
 
+log = logging.getLogger(__name__)
 IDLE_S = 2.0
 
 
@@ -82,7 +84,8 @@ class Guide:
             started = self._clock()
             try:
                 faces = self._faces(frame)
-            except Exception:  # noqa: BLE001 - a bad frame must not end the guidance; the next one may be fine
+            except Exception:  # a bad frame must not end the guidance; the next one may be fine
+                log.debug("preview frame not analysed", exc_info=True)
                 faces = []
             height, width = frame.shape[:2]
             del frame  # the frame goes now: only boxes and quality reports stay
@@ -97,7 +100,11 @@ class Guide:
                 self._cond.wait_for(lambda: self._closed, max(0.0, self._interval - (done - started)))
 
     def latest(self) -> Seen | None:
+        """The newest analysed frame's findings; None when there is none from the last ``IDLE_S``
+        (the preview stopped: old advice must not describe a scene that has changed)."""
         with self._cond:
+            if self._seen is not None and self._clock() - self._seen.at > IDLE_S:
+                return None
             return self._seen
 
     def close(self) -> None:

@@ -136,3 +136,21 @@ def test_the_kept_still_is_one_the_gate_accepts_then_the_highest_score():
     assert best_of([still(92, "fail"), still(80, "pass"), still(85, "warn"), still(None, None)]) == 2
     assert best_of([still(None, None), still(30, "fail"), still(40, "fail")]) == 2
     assert best_of([still(90, "pass"), still(90, "pass")]) == 0, "the earliest on a tie"
+
+
+def test_advice_from_a_preview_that_stopped_is_not_given():
+    import numpy as np
+
+    from device.camera import guide as guide_module
+
+    now = [0.0]
+    guide = Guide(lambda rgb: [], rate=10.0, clock=lambda: now[0])
+    guide.offer(np.zeros((4, 4, 3), np.uint8))
+    for _ in range(200):
+        if guide.analysed:
+            break
+        threading.Event().wait(0.01)
+    assert guide.latest() is not None
+    now[0] = guide_module.IDLE_S + 0.5
+    assert guide.latest() is None, "stale advice is withheld"
+    guide.close()

@@ -203,6 +203,7 @@ def enhance(exam_id: int):
     return render_template("cases/enhance.html", exam=exam, faces=faces, chosen=chosen, failing=failing,
                            enhancement_allowed=wf().policy().enhancement_allowed,
                            edits=wf().edits(exam_id), ops=OPS, preview=request.args.get("op"),
+                           still_count=len(wf().stills(user, exam_id)),
                            preview_args=request.args.to_dict(), error=request.args.get("error"))  # fmt: skip
 
 

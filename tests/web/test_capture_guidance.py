@@ -202,6 +202,7 @@ def test_the_printed_lead_report_says_the_probe_was_combined(app, users, as_user
     exa = as_user("exa")
     capture(exa)
     exa.post("/cases/1/burst/4", data={"action": "add", "csrf_token": token_from(exa, "/cases/1/probe")})
+    assert "combines this image with 1 more still of the person" in exa.get("/cases/1/enhance").get_data(as_text=True)
     exa.post("/cases/1/search", data={"csrf_token": token_from(exa, "/cases/1/enhance")})
     with app.app_context():
         from web.services import services

@@ -221,6 +221,14 @@ class CameraConfig(Section):
     preview_fps: Annotated[float, Field(gt=0, le=60)] = 10.0
     preview_jpeg_quality: Annotated[int, Field(ge=10, le=100)] = 70
     still_jpeg_quality: Annotated[int, Field(ge=10, le=100)] = 95
+    # Live guidance on the preview: at most this many frames a second are analysed (detection,
+    # landmarks, quality; never embedded) in one thread, the newest frame first; 0 switches it off.
+    guidance_fps: Annotated[float, Field(ge=0, le=30)] = 10.0
+    # Capture takes this many full-resolution stills and keeps the best by the unified quality score.
+    burst: Annotated[int, Field(ge=1, le=10)] = 5
+    # files source, a folder: each picture is shown this long in the preview, as a camera would
+    # play a scene (0: a picture stays until a still is taken, then the next one is shown).
+    files_frame_s: Annotated[float, Field(ge=0, le=3600)] = 0.0
     # A camera that vanished is retried this often; meanwhile it is reported, never fatal.
     retry_s: Annotated[float, Field(gt=0, le=600)] = 2.0
     # Who owns the camera: a second process that tries to open it is refused.

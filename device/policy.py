@@ -166,10 +166,15 @@ class Policy:
         them; the recognizer judged it by the thresholds it was built with (config.vision)."""
         if "vision.quality" not in self.changed:
             return face
+        return dataclasses.replace(face, quality=self.judge_report(face.quality))
+
+    def judge_report(self, report):
+        """A QualityReport judged by the policy's thresholds (the live capture guidance's too)."""
+        if "vision.quality" not in self.changed:
+            return report
         from device.vision.quality import assess
 
-        values = {c.name: c.value for c in face.quality.components}
-        return dataclasses.replace(face, quality=assess(values, self.quality))
+        return assess({c.name: c.value for c in report.components}, self.quality)
 
     def judged(self, analysis):
         """``analysis`` with every face's quality judged by the policy's thresholds: what screens,

@@ -27,6 +27,15 @@ def recognizer():
     return Recognizer.from_config(vision_config())
 
 
+@pytest.fixture(scope="session")
+def preview_recognizer():
+    """The camera preview's recognizer: detector and face mesh on one thread, no embedder."""
+    from device.vision import Recognizer
+    from tests.vision.conftest import vision_config
+
+    return Recognizer.from_config(vision_config(), preview=True)
+
+
 @pytest.fixture
 def fast_config():
     return validate_config({"keys": FAST_KEYS})

@@ -6,11 +6,14 @@ device/workflow; these views read forms, call it and render.
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from device.demo import is_example
 from device.errors import CameraError, FieldfaceError, UsageError
 from device.workflow.enhance import OPS
+from device.workflow.stills import MAX_STILLS
 from web.auth import current_user, login_required
 from web.camera import PREVIEW_MAX_S
 from web.camera import holder as camera_holder
@@ -73,21 +76,28 @@ def new():
 @login_required
 def create():
     form = request.form
+    burst = None
     if form.get("source") == "camera":
-        # The Capture button: a full-resolution still taken now is the probe, exactly as if it had
-        # been imported (same hashing, quality report and audit), with where it came from recorded.
+        # The Capture button: a burst of full-resolution stills, the best by the unified quality
+        # score is the probe, exactly as if it had been imported (same hashing, quality report and
+        # audit), with where it came from and the burst recorded. The others wait in memory only.
         try:
-            data, source = camera_holder().capture()
+            burst = camera_holder().capture_burst(wf().policy().judge_report)
         except CameraError as exc:
             return _new_form(f"{exc}. Import a photo file instead.", form, 503)
+        data, source, summary = burst.stills[burst.best].jpeg, burst.source, burst.summary(burst.best)
     else:
         upload = request.files.get("probe")
-        data, source = (upload.read() if upload else b""), "import"
+        data, source, summary = (upload.read() if upload else b""), "import", None
+    user = current_user()
     try:
-        exam = wf().start(current_user(), form.get("case", ""), form.get("offense", ""), form.get("purpose", ""), data,
-                          source=source)  # fmt: skip
+        exam = wf().start(user, form.get("case", ""), form.get("offense", ""), form.get("purpose", ""), data,
+                          source=source, burst=summary)  # fmt: skip
     except UsageError as exc:  # shown on the form with what was typed; nothing was saved
         return _new_form(str(exc), form, 400)
+    if burst is not None and burst.size > 1:
+        camera_holder().shelf.put(exam.id, user.id, burst)
+        return redirect(url_for("cases.probe", exam_id=exam.id))  # the chosen still, and the others
     return redirect(url_for("cases.show", exam_id=exam.id))
 
 
@@ -101,9 +111,73 @@ def show(exam_id: int):
 @bp.get("/cases/<int:exam_id>/probe")
 @login_required
 def probe(exam_id: int):
-    exam = wf().examination(current_user(), exam_id)
+    user = current_user()
+    exam = wf().examination(user, exam_id)
     analysis = wf().analyze_working(exam)
-    return render_template("cases/probe.html", exam=exam, faces=faces_for_screen(analysis), error=None)
+    shelf = camera_holder().shelf
+    burst = shelf.get(exam_id, user.id) if exam.status == "open" else None
+    in_probe = {exam.probe_sha256}
+    stills = []
+    for row in wf().stills(user, exam_id):
+        quality = None
+        if row["held"]:
+            found = wf().analyze(wf().still_image(user, exam_id, row["position"])).faces
+            quality = found[row["face_index"]].quality.to_dict()
+        stills.append(row | {"quality_report": quality})
+        in_probe.add(row["sha256"])
+    # Which burst stills are already the probe or one of its stills (no button to add them again).
+    used = [hashlib.sha256(s.jpeg).hexdigest() in in_probe for s in burst.stills] if burst else []
+    return render_template("cases/probe.html", exam=exam, faces=faces_for_screen(analysis),
+                           error=request.args.get("error"), burst=burst, burst_left_s=int(shelf.remaining_s(exam_id)),
+                           stills=stills, max_stills=MAX_STILLS, used=used)  # fmt: skip
+
+
+def _burst_still(exam_id: int, n: int):
+    burst = camera_holder().shelf.get(exam_id, current_user().id)
+    if burst is None:
+        raise UsageError("the other stills of this burst are gone (kept only for a short time, never written)")
+    if not 0 <= n < burst.size:
+        raise UsageError(f"no still {n + 1} in this burst")
+    return burst
+
+
+@bp.get("/cases/<int:exam_id>/burst/<int:n>.jpg")
+@login_required
+def burst_image(exam_id: int, n: int):
+    return display(services().gallery.recognizer, _burst_still(exam_id, n).stills[n].jpeg)
+
+
+@bp.post("/cases/<int:exam_id>/burst/<int:n>")
+@login_required
+def burst_choice(exam_id: int, n: int):
+    """Use still ``n`` of the burst instead of the kept one, or add it to the probe (same person)."""
+    try:
+        burst = _burst_still(exam_id, n)
+        if request.form.get("action") == "add":
+            wf().add_still(current_user(), exam_id, burst.stills[n].jpeg, source=burst.source)
+        else:
+            wf().use_burst_still(current_user(), exam_id, burst.stills[n].jpeg, burst.summary(n))
+    except UsageError as exc:
+        return redirect(url_for("cases.probe", exam_id=exam_id, error=str(exc)))
+    return redirect(url_for("cases.probe", exam_id=exam_id))
+
+
+@bp.post("/cases/<int:exam_id>/stills")
+@login_required
+def add_still(exam_id: int):
+    """Another still of the same person, imported (a frame of a video the agency holds)."""
+    upload = request.files.get("still")
+    try:
+        wf().add_still(current_user(), exam_id, upload.read() if upload else b"", source="import")
+    except UsageError as exc:
+        return redirect(url_for("cases.probe", exam_id=exam_id, error=str(exc)))
+    return redirect(url_for("cases.probe", exam_id=exam_id))
+
+
+@bp.get("/cases/<int:exam_id>/stills/<int:position>.jpg")
+@login_required
+def still_image(exam_id: int, position: int):
+    return display(services().gallery.recognizer, wf().still_image(current_user(), exam_id, position))
 
 
 @bp.post("/cases/<int:exam_id>/face")
@@ -131,6 +205,7 @@ def enhance(exam_id: int):
     return render_template("cases/enhance.html", exam=exam, faces=faces, chosen=chosen, failing=failing,
                            enhancement_allowed=wf().policy().enhancement_allowed,
                            edits=wf().edits(exam_id), ops=OPS, preview=request.args.get("op"),
+                           still_count=len(wf().stills(user, exam_id)),
                            preview_args=request.args.to_dict(), error=request.args.get("error"))  # fmt: skip
 
 

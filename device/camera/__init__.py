@@ -10,9 +10,12 @@ The public API::
     camera.status()                            # {"state": "ok"|"unavailable"|..., "detail": ...}
     camera.close()
 
-Privacy: the preview is for framing and for judging light and focus only. It is handed out as JPEG
-bytes of a downscaled frame and nothing in this package passes it to recognition; only a still that
-a person chose to take becomes a probe.
+    stills = camera.capture_burst(n, each)     # n stills, each handed to ``each`` as it is taken
+
+Privacy: the preview is for framing and quality only. It is handed out as JPEG bytes of a downscaled
+frame, and to the live guidance (guide.py), which measures quality on it with a recognizer that has
+no embedder and keeps only boxes and reports; only a still that a person chose to take (a burst,
+burst.py, of which one still is kept) becomes a probe.
 """
 
 from device.camera.base import CameraSource, Still

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -66,6 +67,13 @@ class CameraSource(abc.ABC):
     @abc.abstractmethod
     def still(self) -> np.ndarray:
         """A full-resolution RGB picture, at most ``camera.still_size``; CameraUnavailable if none."""
+
+    def burst(self, count: int) -> Iterator[np.ndarray]:
+        """``count`` full-resolution pictures one after the other, yielded as each is taken (the
+        caller judges and drops one before the next); a source that switches modes for a still
+        switches once for the whole burst."""
+        for _ in range(count):
+            yield self.still()
 
     def describe(self) -> str:
         return f"{self.name}:{self.config.source}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +16,19 @@ MAX_PIXELS = 100_000_000
 
 class FileSource(CameraSource):
     """``camera.source`` is an image file, or a folder whose images are shown in name order, one
-    per still (the preview shows the picture the next still will be)."""
+    per still (the preview shows the picture the next still will be). With ``camera.files_frame_s``
+    the folder also plays by itself, each picture that long, looping: a scene to frame, for the
+    live-guidance tests and demos."""
 
     name = "files"
 
-    def __init__(self, config):
+    def __init__(self, config, clock=time.monotonic):
         super().__init__(config)
         self._paths: list[Path] = []
         self._next = 0
         self._decoder = None  # one decoding child while open (safe_decode.py), ended by close()
+        self._clock = clock
+        self._opened_at = 0.0
 
     def open(self) -> None:
         root = Path(self.config.source)
@@ -37,7 +42,7 @@ class FileSource(CameraSource):
             raise CameraUnavailable(f"camera source {root} holds no .jpg or .png image")
         from device.vision.safe_decode import DecodePool
 
-        self._paths, self._next = paths, 0
+        self._paths, self._next, self._opened_at = paths, 0, self._clock()
         self._decoder = DecodePool(workers=1)
 
     def close(self) -> None:
@@ -56,14 +61,19 @@ class FileSource(CameraSource):
         except ImageError as exc:
             raise CameraUnavailable(f"{path}: {exc}") from None
 
-    def preview(self) -> np.ndarray:
+    def _current(self) -> int:
         if not self._paths:
             raise CameraUnavailable("camera not open")
-        return fit_within(self._load(self._paths[self._next]), self.config.preview_size)
+        played = 0
+        if self.config.files_frame_s > 0:
+            played = int((self._clock() - self._opened_at) // self.config.files_frame_s)
+        return (self._next + played) % len(self._paths)
+
+    def preview(self) -> np.ndarray:
+        return fit_within(self._load(self._paths[self._current()]), self.config.preview_size)
 
     def still(self) -> np.ndarray:
-        if not self._paths:
-            raise CameraUnavailable("camera not open")
-        rgb = self._load(self._paths[self._next])
-        self._next = (self._next + 1) % len(self._paths)
+        current = self._current()
+        rgb = self._load(self._paths[current])
+        self._next += 1  # the next still (and the preview) moves on by one picture
         return fit_within(rgb, self.config.still_size)

@@ -104,11 +104,15 @@ class CameraOwner:
         self._state, self._detail = state, detail
 
     def _grab(self, method: str):
+        return self._holding(getattr(self.source, method))
+
+    def _holding(self, take):
+        """``take()`` with the camera held and open; a camera lost meanwhile is reported."""
         with self._mutex:
             if not self._try_open():
                 raise CameraUnavailable(f"camera unavailable: {self._detail}")
             try:
-                return getattr(self.source, method)()
+                return take()
             except CameraUnavailable as exc:
                 self._open = False
                 self._report("unavailable", str(exc))
@@ -119,8 +123,16 @@ class CameraOwner:
         """A full-resolution picture for a probe; CameraUnavailable (exit 8) if there is none now."""
         return Still(self._grab("still"), self.source.describe())
 
-    def preview_jpeg(self) -> bytes:
-        frame = self._grab("preview")
+    def capture_burst(self, count: int, each=lambda still: still) -> list:
+        """``count`` full-resolution pictures taken one after the other, with the camera held
+        throughout (no preview frame between them), each handed to ``each`` as it is taken and
+        ``each``'s results returned (so a 12 MP frame is dropped before the next is taken);
+        CameraUnavailable if the camera is away."""
+        return self._holding(lambda: [each(Still(rgb, self.source.describe())) for rgb in self.source.burst(count)])
+
+    def preview_jpeg(self, frame=None) -> bytes:
+        """A preview frame (``frame``, or a new one) as JPEG bytes for the touchscreen."""
+        frame = self._grab("preview") if frame is None else frame
         ok, data = cv2.imencode(
             ".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, self.config.preview_jpeg_quality]
         )
@@ -128,18 +140,22 @@ class CameraOwner:
             raise CameraError("could not encode the preview frame")
         return data.tobytes()
 
-    def mjpeg(self, stop: threading.Event, max_frames: int | None = None) -> Iterator[bytes]:
+    def mjpeg(self, stop: threading.Event, max_frames: int | None = None, on_frame=None) -> Iterator[bytes]:
         """Parts of a ``multipart/x-mixed-replace`` body at ``camera.preview_fps``; while the camera
-        is away it waits (the page keeps its last frame and ``status()`` says why)."""
+        is away it waits (the page keeps its last frame and ``status()`` says why). ``on_frame``
+        sees each RGB frame before it is sent (the live guidance, device/camera/guide.py)."""
         interval = 1.0 / self.config.preview_fps
         sent = 0
         while not stop.is_set() and (max_frames is None or sent < max_frames):
             started = self._clock()
             try:
-                jpeg = self.preview_jpeg()
+                frame = self._grab("preview")
             except CameraUnavailable:
                 stop.wait(min(self.config.retry_s, 1.0))
                 continue
+            if on_frame is not None:
+                on_frame(frame)
+            jpeg = self.preview_jpeg(frame)
             yield (
                 f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
                 + jpeg

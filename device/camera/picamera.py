@@ -25,6 +25,7 @@ class Picamera2Source(CameraSource):
         self._module_name = module_name
         self._cam = None
         self._still_config = None
+        self._preview_config = None
 
     def open(self) -> None:
         try:
@@ -46,6 +47,7 @@ class Picamera2Source(CameraSource):
             self._still_config = cam.create_still_configuration(
                 main={"size": tuple(self.config.still_size), "format": "RGB888"}
             )
+            self._preview_config = preview
             cam.configure(preview)
             cam.start()
         except (RuntimeError, OSError, IndexError) as exc:
@@ -68,6 +70,21 @@ class Picamera2Source(CameraSource):
             raise CameraUnavailable("camera not open")
         try:
             return self._rgb(self._cam.capture_array("main"))
+        except (RuntimeError, OSError) as exc:
+            self.close()
+            raise CameraUnavailable(f"the Raspberry Pi camera stopped: {exc}") from None
+
+    def burst(self, count: int):
+        """One switch to the still mode for the whole burst (a switch costs a few frames), back after."""
+        if self._cam is None:
+            raise CameraUnavailable("camera not open")
+        try:
+            self._cam.switch_mode(self._still_config)
+            try:
+                for _ in range(count):
+                    yield self._rgb(self._cam.capture_array("main"))
+            finally:
+                self._cam.switch_mode(self._preview_config)
         except (RuntimeError, OSError) as exc:
             self.close()
             raise CameraUnavailable(f"the Raspberry Pi camera stopped: {exc}") from None

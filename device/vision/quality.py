@@ -58,6 +58,7 @@ class Component:
     status: str  # pass | warn | fail
     reason: str  # empty when it passes
     score: int = 100  # 0..100, higher is better (the component's share of the unified score)
+    fix: str = ""  # what to do, the end of ``reason`` ("move closer"): live capture guidance shows it
 
     def to_dict(self) -> dict:
         return {
@@ -66,6 +67,7 @@ class Component:
             "status": self.status,
             "reason": self.reason,
             "score": self.score,
+            "fix": self.fix,
         }
 
 
@@ -135,7 +137,7 @@ _HIGHER_WORSE = {"brightness_high", "clipped_fraction", *_MAGNITUDE}
 def _judge(key: str, name: str, value: float, bounds: tuple[float, float]) -> Component:
     what, unit, fix = _WORDS[key]
     if math.isnan(value):
-        return Component(name, value, FAIL, f"{what}: cannot be measured (no face landmarks): {fix}")
+        return Component(name, value, FAIL, f"{what}: cannot be measured (no face landmarks): {fix}", fix=fix)
     judged = abs(value) if key in _MAGNITUDE else value
     warn, fail = bounds
     if key in _HIGHER_WORSE:
@@ -149,7 +151,7 @@ def _judge(key: str, name: str, value: float, bounds: tuple[float, float]) -> Co
     limit = fail if status == FAIL else warn
     digits = 2 if abs(judged) < 10 else 0
     reason = f"{what}: {judged:.{digits}f}{unit} ({status} {side} {limit:g}{unit}): {fix}"
-    return Component(name, value, status, reason)
+    return Component(name, value, status, reason, fix=fix)
 
 
 def assess(values: dict[str, float], thresholds: VisionQualityConfig) -> QualityReport:
@@ -172,7 +174,7 @@ def assess(values: dict[str, float], thresholds: VisionQualityConfig) -> Quality
         # No face landmarks: say so once (face_presence), not once per measure that needs them.
         components = [Component(c.name, c.value, c.status, "") if math.isnan(c.value) else c for c in components]
     kept = {c.name: retention(c.name, c.value) for c in components}
-    components = [Component(c.name, c.value, c.status, c.reason, round(100 * kept[c.name])) for c in components]
+    components = [Component(c.name, c.value, c.status, c.reason, round(100 * kept[c.name]), c.fix) for c in components]
     exposure = min(kept.pop(name) for name in SAME_CAUSE)
     unified = round(100 * exposure * math.prod(kept.values()))
     verdict = max((c.status for c in components), key=_RANK.__getitem__)

@@ -89,8 +89,8 @@ class Analysis:
 class Recognizer:
     """Holds the loaded models (built once, reused for every picture) and the thresholds."""
 
-    def __init__(self, detector: BlazeFaceDetector, embedder: Embedder, max_pixels: int, quality: VisionQualityConfig,
-                 mesh: FaceMesh, decoder: DecodePool | None = None):  # fmt: skip
+    def __init__(self, detector: BlazeFaceDetector, embedder: Embedder | None, max_pixels: int,
+                 quality: VisionQualityConfig, mesh: FaceMesh, decoder: DecodePool | None = None):  # fmt: skip
         # The children that decode untrusted pictures for this recognizer (safe_decode.py): owned
         # here, so whoever owns the recognizer can end them (the web process does on lock).
         self.decoder = decoder if decoder is not None else DecodePool()
@@ -101,12 +101,17 @@ class Recognizer:
         self.mesh = mesh
 
     @classmethod
-    def from_config(cls, config: VisionConfig) -> Recognizer:
-        """Verify and load the configured detector and embedder (ModelError if that fails)."""
+    def from_config(cls, config: VisionConfig, *, preview: bool = False) -> Recognizer:
+        """Verify and load the configured detector and embedder (ModelError if that fails).
+
+        ``preview``: the camera preview's live guidance (device/camera/guide.py): detector and
+        face mesh on one interpreter thread each (at most one core), and no embedder loaded at all,
+        so nothing a preview frame reaches can make a face vector (``embed`` refuses)."""
+        threads = 1 if preview else config.threads
 
         def load(model_id: str, role: str) -> TFLiteModel:
             entry = find_model(model_id, role, config.manifests)
-            return TFLiteModel(entry, config.interpreter, config.threads, config.edgetpu_library)
+            return TFLiteModel(entry, config.interpreter, threads, config.edgetpu_library)
 
         detector = BlazeFaceDetector(
             load(config.detector, "detector"),
@@ -116,7 +121,7 @@ class Recognizer:
             config.tile_portrait,
         )
         mesh = FaceMesh(load(config.landmarks, "landmarks"))
-        embedder = Embedder(load(config.embedder, "embedder"))
+        embedder = None if preview else Embedder(load(config.embedder, "embedder"))
         decoder = DecodePool(config.decode_workers, config.decode_timeout_s)
         return cls(detector, embedder, config.max_pixels, config.quality, mesh, decoder)
 
@@ -143,13 +148,7 @@ class Recognizer:
         decoded = time.perf_counter()
         detections = self.detector.detect(image.rgb)
         detected = time.perf_counter()
-        faces = []
-        for found in detections:
-            face = self.face(image.rgb, len(faces), found)
-            # A small-face tile at the detector's threshold also finds face-like texture: keep what
-            # only that pass found when the face-mesh model confirms a face there.
-            if face.landmarks is not None or not found.tiled:
-                faces.append(face)
+        faces = self._refine(image.rgb, detections)
         aligned_at = time.perf_counter()
         if not faces and require_face:
             raise NoFaceError(
@@ -161,6 +160,21 @@ class Recognizer:
             "align": (aligned_at - detected) * 1e3,
         }
         return Analysis(image.width, image.height, image.header.format, image.header.orientation, faces, timings)
+
+    def faces(self, rgb: np.ndarray) -> list[Face]:
+        """Every face of an RGB frame already in memory (a camera frame or still), largest first:
+        detection, landmarks, alignment and quality; nothing is embedded."""
+        return self._refine(rgb, self.detector.detect(rgb))
+
+    def _refine(self, rgb: np.ndarray, detections: list[Detection]) -> list[Face]:
+        faces = []
+        for found in detections:
+            face = self.face(rgb, len(faces), found)
+            # A small-face tile at the detector's threshold also finds face-like texture: keep what
+            # only that pass found when the face-mesh model confirms a face there.
+            if face.landmarks is not None or not found.tiled:
+                faces.append(face)
+        return faces
 
     def face(self, rgb: np.ndarray, index: int, found: Detection) -> Face:
         """One detection refined: face-mesh landmarks, five-point alignment, pose, quality."""
@@ -179,4 +193,6 @@ class Recognizer:
 
     def embed(self, face: Face) -> Embedding:
         """The face's unit-length vector, tagged with ``model_id``."""
+        if self.embedder is None:
+            raise RuntimeError("this recognizer serves the camera preview: it has no embedder and never embeds")
         return self.embedder.embed(face.aligned)

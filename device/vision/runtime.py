@@ -51,6 +51,7 @@ class TFLiteModel:
 
     def __init__(self, entry: ModelEntry, backend: str, threads: int, edgetpu_library: str):
         self.entry = entry
+        self.threads = threads  # interpreter threads: the camera preview's models run on one
         self.backend, module = interpreter_backend(backend)
         content = read_verified(entry)  # the bytes that were hashed are the bytes that get loaded
         delegates = []

@@ -15,6 +15,7 @@ from device.errors import StepError, UsageError
 from device.gallery import Actor, Probe, SearchRequest, SearchResult
 from device.gallery import scores as score_meaning
 from device.gallery.search import check_request, cite_audit_entry, refusal
+from device.workflow import stills
 from device.workflow.cases import get, image_bytes, may_see_images, owned
 from device.workflow.probe import chosen_face
 from device.workflow.users import User, require_role, require_trained, utc
@@ -58,15 +59,24 @@ def run_search(wf, user: User, exam_id: int, face_index: int | None = None) -> S
         started = utc(wf.now())
         analysis = policy.judged(wf.analyses.analysis(data, sha))
         face = analysis.faces[chosen_face(analysis, face_index if face_index is not None else exam.face_index)]
-        if face.quality.verdict == "fail" and not req.quality_override:
+        extra = stills.for_search(wf, policy, exam_id)  # more stills of the person: usually none
+        reasons = face.quality.reasons if face.quality.verdict == "fail" else []
+        reasons += [f"still {row['position'] + 1}: {r}" for row, f in extra if f.quality.verdict == "fail"
+                    for r in f.quality.reasons]  # fmt: skip
+        if reasons and not req.quality_override:
             with wf.store.transaction() as conn:  # the refusal is recorded; nothing else is
-                wf.audit.append_in(conn, [refusal(req, sha, face.quality.reasons, actor)])
-            raise UsageError("the probe fails the quality assessment: " + "; ".join(face.quality.reasons)
+                wf.audit.append_in(conn, [refusal(req, sha, reasons, actor)])
+            raise UsageError("the probe fails the quality assessment: " + "; ".join(reasons)
                              + " (a supervisor may record an override with a reason)")  # fmt: skip
-        probe = Probe(sha, analysis.format, face, wf.analyses.embedding(data, sha, face.index))
+        embedding, combined = wf.analyses.embedding(data, sha, face.index), None
+        if extra:
+            embedding, combined = stills.combined_probe(wf, exam, face, embedding, extra)
+        probe = Probe(sha, analysis.format, face, embedding)
         with wf.store.connection() as conn, wf.store.transaction(conn):
             current = get(conn, exam_id)
-            if current.status != "open" or current.current_sha256 != sha:
+            used = [row["sha256"] for row, _f in extra]
+            if current.status != "open" or current.current_sha256 != sha or used != [
+                    r["sha256"] for r in stills.rows(conn, exam_id)]:  # fmt: skip
                 raise StepError("this examination changed meanwhile (already searched or edited): look at it again")
             result, search_draft = wf.gallery.search(conn, probe, req, policy, actor, started, wf.today())
             conn.execute(
@@ -76,6 +86,8 @@ def run_search(wf, user: User, exam_id: int, face_index: int | None = None) -> S
             )
             details = {"search_id": result.search_id, "searched_sha256": sha, "enhanced": sha != exam.probe_sha256,
                        "original_sha256": exam.probe_sha256}  # fmt: skip
+            if combined is not None:
+                details["combined"] = combined
             exam_draft = Draft("exam.search", user.username, "examiner", f"exam:{exam_id}", exam.case_id,
                                details=details)  # fmt: skip
             search_entry, _ = wf.audit.append_in(conn, [search_draft, exam_draft])

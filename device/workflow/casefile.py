@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from device.errors import UsageError
 from device.workflow.cases import EXAM_SELECT, Examination
+from device.workflow.stills import rows as still_rows
 
 
 def case_list(wf) -> list[dict]:
@@ -54,6 +55,8 @@ def _exam(conn, exam: Examination) -> dict:
         "images": {"original": "held" if held else "erased",
                    "working": ("held" if held else "erased") if exam.working_sha256 else "none",
                    "erased_at": exam.images_erased_at},
+        "stills": [{"position": r["position"], "sha256": r["sha256"], "quality": r["quality"],
+                    "image": "held" if r["held"] else "erased"} for r in still_rows(conn, exam.id)],
         "search": None, "candidates": [], "review": None,
     }  # fmt: skip
     if exam.search_id is not None:

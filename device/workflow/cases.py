@@ -158,8 +158,10 @@ def analyze_working(wf, exam: Examination):
     return analysis_of(wf, data, exam.current_sha256)
 
 
-def start(wf, user: User, case: str, offense: str, purpose: str, probe: bytes, source: str = "import") -> Examination:
-    """``source``: ``import`` for a file, else the camera that took the still (said in the audit)."""
+def start(wf, user: User, case: str, offense: str, purpose: str, probe: bytes, source: str = "import",
+          burst: dict | None = None) -> Examination:  # fmt: skip
+    """``source``: ``import`` for a file, else the camera that took the still (said in the audit);
+    ``burst``: the best-shot burst it was kept from (device/camera/burst.py ``Burst.summary``)."""
     require_role(user, "examiner")
     require_trained(user, wf.today())
     req = check_request(SearchRequest(case, offense, purpose, wf.config.gallery.default_gallery), wf.policy())
@@ -179,6 +181,8 @@ def start(wf, user: User, case: str, offense: str, purpose: str, probe: bytes, s
         ).lastrowid
         details = {"offense": req.offense, "purpose": req.purpose[:200], "probe_sha256": sha,
                    "faces": len(analysis.faces), "probe_source": source[:100]}  # fmt: skip
+        if burst is not None:
+            details["burst"] = burst
         (entry,) = wf.audit.append_in(conn, [Draft("exam.start", user.username, "examiner", f"exam:{exam_id}",
                                                    req.case, details=details)])  # fmt: skip
         conn.execute("UPDATE examinations SET audit_seq = ? WHERE id = ?", (entry.seq, exam_id))  # audit verify

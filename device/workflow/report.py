@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from device.audit import Draft
 from device.errors import NotAllowedError, StepError
+from device.workflow import stills
 from device.workflow.analysis import FEATURES, _rows, search_facts
 from device.workflow.cases import get, may_view
 from device.workflow.enhance import edits
@@ -69,6 +70,7 @@ def build(wf, user: User, exam_id: int) -> dict:
         facts = search_facts(conn, exam)
         review = review_of(conn, exam_id)
         events = timeline(conn, exam)
+        combined = stills.disclosure(conn, exam_id)
     labels = dict(FEATURES)
     return {
         "statement": STATEMENT,
@@ -77,6 +79,7 @@ def build(wf, user: User, exam_id: int) -> dict:
         "reviewer": review,
         "search": facts,
         "edits": edits(wf, exam_id),
+        "combined": combined,  # None: the probe was one still; else how its stills were combined
         "candidate": lead,
         "checklist": [{"feature": labels.get(f, f), "verdict": v, "note": n} for f, v, n in checks],
         "released": dict(zip(("by", "by_name", "at", "audit_seq"), released, strict=True)),

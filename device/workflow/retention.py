@@ -72,11 +72,19 @@ def purge(wf, actor, dry_run: bool = False) -> PurgeReport:
                 " WHERE id = ? AND probe_image IS NOT NULL",
                 [(now, exam_id) for exam_id in report.examinations],
             )
+            # Stills added to a probe (device/workflow/stills.py) go with the examination's images.
+            still_shas = conn.execute(
+                f"SELECT sha256 FROM examination_stills WHERE image IS NOT NULL AND exam_id IN"  # noqa: S608
+                f" ({','.join('?' * len(report.examinations))})",
+                report.examinations,
+            ).fetchall() if report.examinations else []  # fmt: skip
+            conn.executemany("UPDATE examination_stills SET image = NULL WHERE exam_id = ?",
+                             [(exam_id,) for exam_id in report.examinations])  # fmt: skip
             count = len(report.probes) + len(report.examinations)
             details = {"searches": report.probes[:500], "examinations": report.examinations[:500], "count": count,
                        "held": report.held[:500], "held_examinations": report.held_examinations[:500],
                        "before": today.isoformat(), "probe_retain_days_cutoff": cutoff}  # fmt: skip
             wf.audit.append_in(conn, [Draft("purge.probes", actor.name, actor.role, details=details)])
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    wf.analyses.drop(*[sha for _i, p, w in exams for sha in (p, w) if sha])
+    wf.analyses.drop(*[sha for _i, p, w in exams for sha in (p, w) if sha], *[sha for (sha,) in still_shas])
     return report

@@ -13,7 +13,7 @@ None writes no marker (tests, one-off tools).
 
 from __future__ import annotations
 
-from device.workflow import analysis, casefile, cases, enhance, report, retention, review, sessions, users
+from device.workflow import analysis, casefile, cases, enhance, report, retention, review, sessions, stills, users
 from device.workflow.activity import Activity
 from device.workflow.probe import Analyses
 from device.workflow.users import system_now
@@ -87,8 +87,20 @@ class Workflow:
 
     # ---- the five steps --------------------------------------------------------------------------
 
-    def start(self, user, case, offense, purpose, probe: bytes, source: str = "import"):
-        return cases.start(self, user, case, offense, purpose, probe, source)
+    def start(self, user, case, offense, purpose, probe: bytes, source: str = "import", burst=None):
+        return cases.start(self, user, case, offense, purpose, probe, source, burst)
+
+    def use_burst_still(self, user, exam_id, probe: bytes, burst: dict):
+        return stills.use_burst_still(self, user, exam_id, probe, burst)
+
+    def add_still(self, user, exam_id, data: bytes, source: str = "import", face_index=None):
+        return stills.add(self, user, exam_id, data, source, face_index)
+
+    def stills(self, user, exam_id):
+        return stills.listed(self, user, exam_id)
+
+    def still_image(self, user, exam_id, position):
+        return stills.image_for(self, user, exam_id, position)
 
     def examination(self, user, exam_id):
         return cases.load_for(self, user, exam_id)

@@ -65,6 +65,11 @@ class FakePicamera2:
         self.calls.append("preview")
         return self._frame(self.config)
 
+    def switch_mode(self, config):
+        assert self.started
+        self.calls.append("mode " + config["use"])
+        self.config = config
+
     def switch_mode_and_capture_array(self, config, name="main"):
         assert self.started and name == "main"
         self.calls.append("still")
@@ -94,6 +99,16 @@ def test_preview_stream_and_full_resolution_still(tmp_path, fake_picamera2):
     # BGR from the sensor becomes RGB: the blue channel is last.
     assert still.rgb[0, 0].tolist() == [0, 0, 255]
     assert cam.closed and not cam.started
+
+
+def test_a_burst_switches_to_the_still_mode_once(tmp_path, fake_picamera2):
+    cfg = camera_config(tmp_path, type="picamera2", still_size=(400, 300), preview_size=(64, 48))
+    with open_camera(cfg) as camera:
+        stills = camera.capture_burst(3, lambda still: still.size)
+        camera.preview_jpeg()
+        cam = fake_picamera2.instances[0]
+    assert stills == [(400, 300)] * 3
+    assert cam.calls == ["mode still", "preview", "preview", "preview", "mode preview", "preview"]
 
 
 def test_no_camera_connected(tmp_path, fake_picamera2):

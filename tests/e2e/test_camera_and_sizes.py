@@ -52,7 +52,9 @@ def _capture(page, base: str, case: str, screenshot: str | None = None) -> str:
     if screenshot:
         shot(page, screenshot)
     page.click("#capture")
-    page.wait_for_url("**/enhance")  # one face: it is chosen, the next step is enhancement
+    page.wait_for_url("**/probe")  # the kept still of the burst, and the others to choose from
+    page.get_by_role("button", name="Use this face").click()
+    page.wait_for_url("**/enhance")
     return page.url.rsplit("/", 1)[0]
 
 

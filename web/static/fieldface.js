@@ -42,6 +42,38 @@
     resume.addEventListener("click", start);
     document.addEventListener("visibilitychange", () => { if (document.hidden) stop(); });
     window.addEventListener("pagehide", stop);
+    // Live guidance: the server analyses preview frames (quality only, never a search) and this
+    // polls its newest advice, draws the face box over the preview and says what to fix, or "ready".
+    const text = document.getElementById("guidance");
+    const box = preview.parentElement.querySelector(".guide-box");
+    const say = advice => {
+      const ready = advice.state === "ready";
+      text.classList.toggle("ready", ready);
+      box.classList.toggle("ready", ready);
+      if (ready) text.textContent = "Ready: every quality check passes. Capture now.";
+      else if (advice.state === "waiting") text.textContent = "Live guidance starts with the preview.";
+      else text.textContent = advice.instructions.map(i => i.charAt(0).toUpperCase() + i.slice(1)).join(". ") + ".";
+      if (!advice.box) { box.classList.add("hidden"); return; }
+      // Percentages of the frame, mapped onto the picture as drawn (object-fit: contain).
+      const w = preview.clientWidth, h = preview.clientHeight, nw = preview.naturalWidth, nh = preview.naturalHeight;
+      const scale = nw && nh ? Math.min(w / nw, h / nh) : 0;
+      const dw = nw * scale, dh = nh * scale, ox = (w - dw) / 2 + preview.offsetLeft, oy = (h - dh) / 2 + preview.offsetTop;
+      box.style.left = (ox + advice.box[0] / 100 * dw) + "px";
+      box.style.top = (oy + advice.box[1] / 100 * dh) + "px";
+      box.style.width = (advice.box[2] / 100 * dw) + "px";
+      box.style.height = (advice.box[3] / 100 * dh) + "px";
+      box.classList.toggle("hidden", scale === 0);
+    };
+    const poll = async () => {
+      if (preview.getAttribute("src")) {
+        try {
+          const response = await fetch(preview.dataset.guidance, {credentials: "same-origin", cache: "no-store"});
+          if (response.ok) say(await response.json());
+        } catch (e) { /* the next poll tries again */ }
+      }
+      setTimeout(poll, 250);
+    };
+    poll();
   }
   // Enhancement: a live preview while a value changes (the Preview button does the same without JS).
   const live = document.getElementById("live-preview");

@@ -36,6 +36,7 @@ import struct
 import subprocess
 import sys
 import threading
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -186,6 +187,9 @@ class DecodePool:
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._pid = os.getpid()
+        # A pool dropped without close() (a command's recognizer going out of scope) still ends its
+        # children, when it is collected or at exit, never leaving them to outlive their owner.
+        self._finalizer = weakref.finalize(self, _end_workers, self._idle, self._lock, self._pid)
 
     def decode(self, data: bytes, header) -> np.ndarray:
         """The upright RGB pixels of ``data`` (whose header decode.check_header accepted)."""
@@ -227,11 +231,17 @@ class DecodePool:
             return [w.pid for w in self._idle]
 
     def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        if os.getpid() == self._pid:  # a forked copy must not end its parent's children
-            for worker in idle:
-                worker.close()
+        """End the idle children (the pool starts new ones for the next image)."""
+        _end_workers(self._idle, self._lock, self._pid)
+
+
+def _end_workers(idle: list[_Worker], lock: threading.Lock, owner_pid: int) -> None:
+    with lock:
+        ending = list(idle)
+        idle.clear()
+    if os.getpid() == owner_pid:  # a forked copy must not end its parent's children
+        for worker in ending:
+            worker.close()
 
 
 # ---- the child -------------------------------------------------------------------------------

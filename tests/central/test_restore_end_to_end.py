@@ -16,7 +16,7 @@ from device.central.media import receive_file
 from device.central.verifier import Verifier
 from device.gallery import Gallery
 from device.sync.recovery import apply_recovery
-from tests.gallery.conftest import EXAMINER, decrypted_pages, enroll_people
+from tests.gallery.conftest import EXAMINER, decrypted_pages, enroll_people, found_before, pieces_of
 from tests.gallery.test_erasure import unsealed_index
 from tests.sync.conftest import DEVICE, central_store, fill, make_config, wait_for
 from tests.vision.conftest import photo_bytes
@@ -24,7 +24,7 @@ from tests.vision.conftest import photo_bytes
 
 def _subject_bytes(gallery, subject_id):
     image = photo_bytes("obama.jpg")
-    pieces = [image[n : n + 64] for n in (len(image) // 3, len(image) // 2, len(image) - 200)]
+    pieces = pieces_of(image)
     with gallery.store.connection() as conn:
         rows = conn.execute(
             "SELECT e.id, e.vector FROM embeddings e JOIN face_images f ON f.id = e.image_id WHERE f.subject_id = ?",
@@ -97,7 +97,7 @@ def test_backup_sync_erase_restore_sync(transport, tmp_path, pki, broker, store,
 
     # The SD card is lost; the backup goes onto a new one. Person A is back: the backup predates the erasure.
     new_store, _ = restore_backup(backup.path, tmp_path / "restored", secret, fast_config, actor="os:test")
-    assert all(p in decrypted_pages(new_store) for p in pieces)
+    pieces = found_before(pieces, decrypted_pages(new_store))
     log = AuditLog(new_store)
     try:
         link.deliver(log, "the new epoch central, the recovery applied and its entries central", recovered=True)

@@ -63,6 +63,24 @@ def decrypted_pages(store) -> bytes:
     return b"".join(out)
 
 
+def pieces_of(data: bytes, count: int = 8, size: int = 24) -> list[bytes]:
+    """Short runs spread over the last seven eighths of ``data`` (the start holds headers, tables,
+    colour profiles and thumbnails that other pictures share), for the page scanners to look for."""
+    start = len(data) // 8
+    step = (len(data) - start - size) // count
+    return [data[start + step * i : start + step * i + size] for i in range(count)]
+
+
+def found_before(pieces: list[bytes], haystack: bytes) -> list[bytes]:
+    """The control that makes a "gone after" check able to fail: the scanner finds the pieces
+    before the erasure. A large value is cut across overflow pages (4,016 bytes of payload each),
+    so a piece that happens to straddle a page boundary is not one run in the file; which ones do
+    depends on the layout, so all but two must be found and those are the ones checked after."""
+    found = [p for p in pieces if p in haystack]
+    assert len(found) >= len(pieces) - 2, f"the scanner found only {len(found)} of {len(pieces)} pieces"
+    return found
+
+
 def repo_file(name: str) -> Path:
     return Path(__file__).resolve().parent.parent / "data" / name
 

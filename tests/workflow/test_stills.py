@@ -10,7 +10,7 @@ import pytest
 
 from device.errors import ErasedError, NotAllowedError, StepError, UsageError
 from device.workflow.stills import combine
-from tests.gallery.conftest import blurred, decrypted_pages
+from tests.gallery.conftest import blurred, decrypted_pages, found_before, pieces_of
 from tests.vision.conftest import encode, photo_rgb
 from tests.workflow.conftest import probe
 from tests.workflow.test_flow import to_review_from
@@ -116,10 +116,10 @@ def test_retention_erases_every_still(wf, people, clock):
     exa = people["exa"]
     exam = wf.start(exa, "CASE-E", "robbery", "warrant 6", probe())
     second = mirrored("obama2.jpg")
-    pieces = [second[n : n + 64] for n in (len(second) // 3, len(second) // 2)]
+    pieces = pieces_of(second)
     wf.add_still(exa, exam.id, second)
     wf.run_search(exa, exam.id)
-    assert all(p in wal_pages(wf.store) + decrypted_pages(wf.store) for p in pieces), "the scanners can find it"
+    pieces = found_before(pieces, wal_pages(wf.store) + decrypted_pages(wf.store))
     clock.advance(days=wf.policy().probe_retain_days + 1)
     assert wf.purge(SUPERVISOR).examinations == [exam.id]
     after = wal_pages(wf.store) + decrypted_pages(wf.store)

@@ -63,7 +63,7 @@ def index():
     units = [u for u, _n, _a in central().units()]
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("console/explorer.html", rows=rows, q=request.args, units=units, error=error,
-                           page=page, more=len(rows) == PAGE, args=args)  # fmt: skip
+                           page=page, more=len(rows) == PAGE, args=args), 400 if error else 200  # fmt: skip
 
 
 @bp.get("/<unit>/<int:epoch>/<int:seq>")

@@ -17,7 +17,7 @@ from device.central.store import PostgresBackend
 from device.config import validate_config
 from tests.central.conftest import fresh_postgres, postgres  # noqa: F401 - fixture
 from tests.conftest import FAST_KEYS
-from tests.sync.conftest import central_store
+from tests.sync.conftest import broker, central_store, pki  # noqa: F401 - fixtures
 
 ACCOUNTS = {"auditor": ["auditor"], "supervisor": ["supervisor"], "admin": ["admin"]}
 

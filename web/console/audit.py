@@ -20,11 +20,11 @@ PAGE = 100
 TEXT_FILTERS = ("unit", "user", "case", "action", "outcome")
 
 
-def _record(action: str, obj: str | None = None, **details) -> None:
+def _record(what: str, obj: str | None = None, details: dict | None = None) -> None:
     user = current_user()
     _db, clog = parts()
-    clog.record(action, actor=user.username, role=user.acting_as("supervisor", "auditor"), object=obj,
-                details={k: v for k, v in details.items() if v not in (None, "")})  # fmt: skip
+    clog.record(what, actor=user.username, role=user.acting_as("supervisor", "auditor"), object=obj,
+                details={k: v for k, v in (details or {}).items() if v not in (None, "")})  # fmt: skip
 
 
 def _filters() -> tuple[dict, str | None, str | None]:
@@ -57,7 +57,7 @@ def index():
         filters, start, end = _filters()
         rows = console_queries.search(central(), filters, start, end, PAGE, page * PAGE)
         if any(filters.values()) or start or end:
-            _record("explorer.search", None, **filters, start=start, end=end, page=page, rows=len(rows))
+            _record("explorer.search", None, {**filters, "from": start, "to": end, "page": page, "rows": len(rows)})
     except UsageError as exc:
         error = str(exc)
     units = [u for u, _n, _a in central().units()]
@@ -80,7 +80,7 @@ def entry(unit: str, epoch: int, seq: int):
 @roles_required(*READERS)
 def verify(unit: str):
     result = verify_central(central(), only=_unit(unit))[unit]
-    _record("explorer.verify", f"unit:{unit}", entries=result["entries"], problems=len(result["problems"]))
+    _record("explorer.verify", f"unit:{unit}", {"entries": result["entries"], "problems": len(result["problems"])})
     return render_template("console/verified.html", unit=unit, r=result)
 
 
@@ -96,7 +96,7 @@ def export(unit: str):
     start = request.args.get("from", "").strip()
     after = console_proof.first_seq_at(store, unit, epoch, _day(start, "from").isoformat()) if start else 0
     lines = list(console_proof.export_lines(store, unit, epoch, after))
-    _record("explorer.export", f"unit:{unit}", epoch=epoch, after=after, entries=len(lines) - 2)
+    _record("explorer.export", f"unit:{unit}", {"epoch": epoch, "after": after, "entries": len(lines) - 2})
     name = f"{unit}-epoch{epoch}-after{after}.jsonl"
     return Response("".join(lines), mimetype="application/x-ndjson",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip

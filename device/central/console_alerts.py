@@ -51,8 +51,9 @@ def current(store, config, now: datetime | None = None, units: list[dict] | None
         age = (now - datetime.fromisoformat(since.replace("Z", "+00:00"))).total_seconds()
         if age > console.silence_after_s:
             said = "never reported" if u["last_contact"] is None else f"last heard {since}"
+            detail = f"silent for {age / 3600:.1f} h ({said}); limit {console.silence_after_s / 3600:g} h"
             out.append({"key": _key("silence", u["unit"], since), "unit": u["unit"], "kind": "silence", "at": since,
-                        "detail": f"silent for {age / 3600:.1f} h ({said}); limit {console.silence_after_s / 3600:g} h"})  # fmt: skip
+                        "detail": detail})  # fmt: skip
     window = console.rate_window_h * 3600
     bucket = math.floor(now.timestamp() / window)
     since = datetime.fromtimestamp(bucket * window, UTC)
@@ -89,8 +90,9 @@ def acknowledge(db, clog, store, config, user, key: str, note: str) -> dict:
     with db.connection() as conn, db.transaction(conn):
         if conn.execute("SELECT 1 FROM alert_acks WHERE alert_key = ?", (key,)).fetchone():
             raise UsageError("this alert is already acknowledged")
-        entry = clog.append_in(conn, [Draft("alert.acknowledge", user.username, "supervisor", f"alert:{key}",
-                                            details={"unit": alert["unit"], "kind": alert["kind"], "note": note})])[0]  # fmt: skip
+        details = {"unit": alert["unit"], "kind": alert["kind"], "note": note}
+        draft = Draft("alert.acknowledge", user.username, "supervisor", f"alert:{key}", details=details)
+        entry = clog.append_in(conn, [draft])[0]
         conn.execute(
             "INSERT INTO alert_acks(alert_key, at, by_user, note, log_seq) VALUES (?, ?, ?, ?, ?)",
             (key, entry.at, user.username, note, entry.seq),

@@ -64,7 +64,9 @@ def fill_demo(store, now: datetime) -> dict[str, SimUnit]:
             workday(south, start + timedelta(days=day), 2, users=("ex3",), offenses=("burglary", "robbery"))
         if day < 15:
             workday(east, start + timedelta(days=day), 1, users=("ex4",), offenses=("homicide",))
-    north.record(start + timedelta(days=3, hours=15), "exam.quality_override", "sup1", "supervisor", reason="only image")
+    north.record(
+        start + timedelta(days=3, hours=15), "exam.quality_override", "sup1", "supervisor", reason="only image"
+    )
     north.deliver(verifier)
     east.deliver(verifier)
     # South: delivered up to day 12, its card then lost; restored from a backup of day 8.
@@ -81,8 +83,8 @@ def fill_demo(store, now: datetime) -> dict[str, SimUnit]:
     forger.deliver(verifier, len(forger.entries))
     for u in (north, south):
         head = u.entries[-1]
-        store.record_status(u.unit, "online", {"head": {"seq": head.seq, "hash": head.hash}, "backlog": 0,
-                                               "uptime_s": 86400, "version": "demo", "disk": {"low": False}})  # fmt: skip
+        said = {"head": {"seq": head.seq, "hash": head.hash}, "backlog": 0, "uptime_s": 86400, "version": "demo"}
+        store.record_status(u.unit, "online", {**said, "disk": {"low": False}})
     # East went silent two days ago: the demo dates its last contact back (status rows are updatable).
     gone = stamp(now - timedelta(days=2))
     store.write("UPDATE unit_status SET last_contact = ?, reported_at = ?, state = 'offline' WHERE unit = ?",

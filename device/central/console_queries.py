@@ -74,7 +74,7 @@ def period(store, filters: dict, start: str, end: str, page: int = 20000):
             " ORDER BY unit, epoch, seq LIMIT ?",
             (*params, after[0], after[0], after[1], after[1], after[2], page),
         )
-        for u, e, s, h, b in rows:
+        for u, _epoch, _seq, h, b in rows:
             yield u, Entry.from_body(json.loads(b), h)
         if len(rows) < page:
             return

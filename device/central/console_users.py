@@ -25,7 +25,9 @@ def create(db, log, config, username: str, password: str, roles, *, by: str, dis
     roles = sorted(set(roles))
     bad = [r for r in roles if r not in CONSOLE_ROLES]
     if not roles or bad:
-        raise UsageError(f"console roles are {', '.join(CONSOLE_ROLES)} (at least one), got {', '.join(roles) or 'none'}")
+        raise UsageError(
+            f"console roles are {', '.join(CONSOLE_ROLES)} (at least one), got {', '.join(roles) or 'none'}"
+        )
     display_name = (display_name or "").strip()[:120] or username
     check_password(password, config, username, display_name)
     password_hash = hasher(config).hash(password)

@@ -72,7 +72,9 @@ class SimUnit:
         self.entries = self.entries[:backup_seq]
         head = self.entries[-1]
         manifest = {"created_at": head.at, "db_sha256": "0" * 64}
-        return self.append(at, epoch_draft(manifest, f"{self.unit}-{head.at[:10]}.ffb", (head.seq, head.hash), "os:root"))
+        return self.append(
+            at, epoch_draft(manifest, f"{self.unit}-{head.at[:10]}.ffb", (head.seq, head.hash), "os:root")
+        )
 
 
 def workday(unit: SimUnit, day: datetime, n: int, users=("ex1", "ex2"), offenses=("robbery", "fraud")) -> None:

@@ -73,7 +73,9 @@ def compute(entries: list[Entry], acked: dict[str, int], start: date, end: date)
             "by_offense": dict(sorted(Counter(str(e.details.get("offense")) for e in searches).items())),
             "by_user": dict(sorted(Counter(e.actor for e in searches).items())),
             # The stated purpose / legal authority, as typed (first 80 characters).
-            "by_purpose": dict(sorted(Counter(str(e.details.get("purpose") or "unstated")[:80] for e in searches).items())),
+            "by_purpose": dict(
+                sorted(Counter(str(e.details.get("purpose") or "unstated")[:80] for e in searches).items())
+            ),
             "with_candidates_worth_examining": sum(1 for e in searches if e.details.get("worth_examining")),
             "candidates_listed": sum(int(e.details.get("candidates", 0)) for e in searches),
         },

@@ -32,7 +32,9 @@ def create_console(config, backend, test_config: dict | None = None) -> Flask:
     from web.console import audit, fleet, reports
 
     app = Flask("web.console", static_folder=str(WEB / "static"), template_folder=str(HERE / "templates"))
-    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(HERE / "templates")), FileSystemLoader(str(WEB / "templates"))])
+    app.jinja_loader = ChoiceLoader(
+        [FileSystemLoader(str(HERE / "templates")), FileSystemLoader(str(WEB / "templates"))]
+    )
     requests.install(app)
     CentralStore(backend).close()  # fail at start, not at the first request, if the schema is not there
     db = ConsoleDb(backend)

@@ -126,7 +126,7 @@ def watch_alerts(app, stop: threading.Event) -> threading.Thread:
                 finally:
                     store.close()
                 console_alerts.raise_new(ext["db"], ext["log"], alerts, app.extensions.get("fieldface_alert_publisher"))
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the watcher; said in the log
+            except Exception:
                 log.exception("alert check failed")
 
     thread = threading.Thread(target=loop, name="alerts", daemon=True)

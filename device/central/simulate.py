@@ -91,6 +91,6 @@ def workday(unit: SimUnit, day: datetime, n: int, users=("ex1", "ex2"), offenses
                     disposition=("possible-lead", "excluded", "inconclusive")[i % 3], rank=1)  # fmt: skip
         if i % 3 == 0:
             unit.record(t + timedelta(minutes=9), "exam.review", "rv1", "reviewer", case=case,
-                        verdict="dissent" if i % 6 == 3 else "concur")  # fmt: skip
+                        verdict="dissent" if len(unit.entries) % 4 == 0 else "concur")  # fmt: skip
             unit.record(t + timedelta(minutes=12), "exam.release", "sup1", "supervisor", case=case, lead_rank=1)
         t += timedelta(minutes=20)

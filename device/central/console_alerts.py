@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from device.audit.entry import Draft
 from device.central import console_queries as Q
@@ -126,6 +126,3 @@ def alert_payload(alert: dict) -> bytes:
     keep = ("key", "unit", "kind", "at", "detail")
     return json.dumps({k: alert[k] for k in keep}, sort_keys=True).encode()
 
-
-def since_hours(now: datetime, hours: float) -> str:
-    return _stamp(now - timedelta(hours=hours))

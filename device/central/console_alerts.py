@@ -125,4 +125,3 @@ def raise_new(db, clog, alerts: list[dict], publish=None) -> list[dict]:
 def alert_payload(alert: dict) -> bytes:
     keep = ("key", "unit", "kind", "at", "detail")
     return json.dumps({k: alert[k] for k in keep}, sort_keys=True).encode()
-

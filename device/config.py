@@ -208,6 +208,26 @@ class CentralConfig(Section):
     offline_after_s: Annotated[float, Field(gt=0, le=30 * 86400)] = 180.0
 
 
+class ConsoleConfig(Section):
+    """The central console (web/console): fleet, alerts, reports, explorer. ``fieldface central serve``."""
+
+    bind: str = "127.0.0.1:8090"
+    # PostgreSQL: the console's own role (a member of central.auditor_role that may write only the
+    # console's tables); central.database in the console's config names it as the user.
+    role: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "fieldface_console"
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = "central"
+    # Alerts: a unit silent this long; searches / quality overrides by one unit above these counts
+    # within rate_window_h (the agency's policy rates).
+    silence_after_s: Annotated[float, Field(gt=0, le=90 * 86400)] = 6 * 3600.0
+    rate_window_h: Annotated[float, Field(gt=0, le=24 * 31)] = 24.0
+    max_searches: Annotated[int, Field(ge=1, le=10_000_000)] = 200
+    max_overrides: Annotated[int, Field(ge=1, le=10_000_000)] = 10
+    # Alerts are published (QoS 1, retained per alert) under this prefix via receiver.broker.
+    # Empty: not published (they are still shown and logged).
+    alerts_topic: Annotated[str, Field(pattern=r"^([A-Za-z0-9_/-]{1,100})?$")] = ""
+    alert_check_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+
+
 class CameraConfig(Section):
     """The one camera of the unit, owned by one process (the web UI): stills for probes, a preview for framing."""
 
@@ -385,6 +405,7 @@ class Config(Section):
     sync: SyncConfig = SyncConfig()
     receiver: ReceiverConfig = ReceiverConfig()
     central: CentralConfig = CentralConfig()
+    console: ConsoleConfig = ConsoleConfig()
     camera: CameraConfig = CameraConfig()
     gpio: GpioConfig = GpioConfig()
     hooks: HooksConfig = HooksConfig()

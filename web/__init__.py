@@ -19,6 +19,19 @@ CSP = (
 )
 
 
+def secure_headers(app) -> None:
+    """CSP and the other headers on every response (the unit's app and the central console's)."""
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
 def create_app(store, config, test_config: dict | None = None, appliance=None) -> Flask:
     """``store`` is an unlocked device.store.Store; ``config`` the validated device.config.Config.
 
@@ -70,15 +83,7 @@ def create_app(store, config, test_config: dict | None = None, appliance=None) -
         if conn is not None:
             conn.close()
 
-    @app.after_request
-    def _headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    secure_headers(app)
     from web.errors import register_error_handlers
 
     register_error_handlers(app)

@@ -36,11 +36,17 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # No session exists yet on these forms; the Origin checks still apply.
 NO_SESSION_FORMS = {"auth.login_post", "auth.setup_post"}
 # Not ours: the appliance's unlock screen (web/unlock.py) and files.
-UNGUARDED = {"static", "status.healthz", "unlock.form", "unlock.submit"}
+UNGUARDED = {"static", "status.healthz", "unlock.form", "unlock.submit", "console.healthz"}
 
 
 def current_user():
     return g.get("user")
+
+
+def _sessions():
+    """Who keeps logins: the unit's workflow, or what an app put in ``extensions["fieldface_auth"]``
+    (the central console, web/console: the same session code over the central store)."""
+    return current_app.extensions.get("fieldface_auth") or services().workflow
 
 
 def _is_api() -> bool:
@@ -95,7 +101,7 @@ def _load_session():
     g.user = g.session = None
     if request.endpoint in UNGUARDED or current_app.config.get("FIELDFACE_STORE") is None:
         return None
-    wf = services().workflow
+    wf = _sessions()
     session = wf.resume(request.cookies.get(COOKIE))
     if session is not None:
         g.session, g.user = session, session.user
@@ -111,11 +117,11 @@ def _load_session():
 
 
 def _form_token() -> str:
-    return services().workflow.issue_form_token(g.session) if g.get("session") else ""
+    return _sessions().issue_form_token(g.session) if g.get("session") else ""
 
 
 def _today():
-    return services().workflow.today()
+    return _sessions().today()
 
 
 def _set_cookie(response):
@@ -153,12 +159,12 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
-    return url_for("cases.index")
+    return url_for(current_app.config.get("FIELDFACE_HOME", "cases.index"))
 
 
 @bp.get("/login")
 def login():
-    if services().workflow.needs_setup():
+    if _sessions().needs_setup():
         return redirect(url_for("auth.setup"))
     return render_template("auth/login.html", error=None, next=request.args.get("next", ""))
 
@@ -166,7 +172,7 @@ def login():
 @bp.post("/login")
 def login_post():
     try:
-        token, _session = services().workflow.login(
+        token, _session = _sessions().login(
             request.form.get("username", ""), request.form.get("password", ""), request.remote_addr or "unknown"
         )
     except AuthError as exc:
@@ -178,21 +184,21 @@ def login_post():
 @bp.post("/logout")
 @login_required
 def logout():
-    services().workflow.logout(g.session)
+    _sessions().logout(g.session)
     g.end_session = True
     return redirect(url_for("auth.login"))
 
 
 @bp.get("/setup")
 def setup():
-    if not services().workflow.needs_setup():
+    if not _sessions().needs_setup():
         return redirect(url_for("auth.login"))
     return render_template("auth/setup.html", error=None, form={})
 
 
 @bp.post("/setup")
 def setup_post():
-    wf = services().workflow
+    wf = _sessions()
     if not wf.needs_setup():
         raise NotAllowedError("first-run setup is over: a supervisor already exists")
     form = request.form

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from device.audit.entry import GENESIS, Entry, SystemClock
 from device.audit.epoch import EPOCH_ACTION
-from device.audit.signing import export_end_message, signature_valid
+from device.audit.signing import export_end_message, head_signature_valid, signature_valid
 from device.audit.verify import ChainChecker, Problem, Report
 
 EXPORT_FORMAT = "fieldface-audit-export/1"
@@ -99,8 +99,13 @@ def _check_end(checker: ChainChecker, device: str, after: int, end: dict, key: E
     r = checker.report
     try:
         seq, hash_hex, count = int(end["seq"]), str(end["hash"]), int(end["count"])
-        message = export_end_message(device, after, seq, hash_hex, count, str(end["exported_at"]))
-        valid = signature_valid(key, message, str(end["sig"]))
+        if end.get("by") == "central" and "sig" not in end:
+            # Exported by the central console: it holds the unit's signed chain head, not the
+            # unit's export key. The head signature vouches for the chain, the chain for each line.
+            valid = head_signature_valid(key, device, seq, hash_hex, str(end["head_sig"]))
+        else:
+            message = export_end_message(device, after, seq, hash_hex, count, str(end["exported_at"]))
+            valid = signature_valid(key, message, str(end["sig"]))
     except (KeyError, ValueError, TypeError):
         valid = False
     if not valid:

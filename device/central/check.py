@@ -18,11 +18,14 @@ from device.audit.verify import ChainChecker
 from device.central.store import CentralStore
 
 
-def verify_central(store: CentralStore) -> dict[str, dict]:
-    """``{unit: {"entries", "epochs", "head", "problems": [str]}}`` for every registered unit."""
+def verify_central(store: CentralStore, only: str | None = None) -> dict[str, dict]:
+    """``{unit: {"entries", "epochs", "head", "problems": [str]}}`` for every registered unit
+    (or the one named by ``only``: the console's "verify this unit's chain now")."""
     keys = store.unit_keys()
     out = {}
     for unit in sorted(keys):
+        if only is not None and unit != only:
+            continue
         key = parse_public_key(keys[unit])
         epochs = {e.epoch: e for e in store.epochs(unit)}
         heads = store.heads(unit)

@@ -48,6 +48,10 @@ def register(sub) -> None:
     r.add_argument("--output", "-o", type=Path, metavar="FILE", help="write here (default: stdout)")
     r.set_defaults(handler=cmd_recovery)
 
+    from web.console.commands import register as register_console  # central serve | demo | user add
+
+    register_console(central)
+
 
 def open_central(ctx, args, create: bool = False):
     from device.central.store import CentralStore, backend_for
@@ -61,6 +65,11 @@ def cmd_init(ctx, args) -> int:
     store = open_central(ctx, args, create=True)
     try:
         said = ensure_roles(store, ctx.config.central.writer_role, ctx.config.central.auditor_role)
+        from device.central.console_roles import ensure_console_role
+
+        said += ensure_console_role(
+            store, ctx.config.console.role, ctx.config.central.auditor_role, ctx.config.central.writer_role
+        )
         print(f"central store ready: {store.backend.where}")
         for line in said:
             print(f"  {line}")

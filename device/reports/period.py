@@ -1,5 +1,9 @@
 """The accountability report for a period (RCW 43.386.020-style), computed from the audit log only.
 
+One report over two sources: ``compute`` takes entries from anywhere. ``generate`` reads this
+unit's log; the central console (device/central/console_reports.py) feeds it the fleet's entries
+from the central store, so a unit's figures and the agency's are counted by the same lines.
+
 Why the audit log and not the working tables: it is the one record that cannot be edited or
 shortened without ``audit verify`` naming the entry, and it keeps counting after a subject, a
 probe or an examination has been erased. Every figure here is a count over entries whose ``at``
@@ -68,6 +72,10 @@ def compute(entries: list[Entry], acked: dict[str, int], start: date, end: date)
             "total": len(searches),
             "by_offense": dict(sorted(Counter(str(e.details.get("offense")) for e in searches).items())),
             "by_user": dict(sorted(Counter(e.actor for e in searches).items())),
+            # The stated purpose / legal authority, as typed (first 80 characters).
+            "by_purpose": dict(
+                sorted(Counter(str(e.details.get("purpose") or "unstated")[:80] for e in searches).items())
+            ),
             "with_candidates_worth_examining": sum(1 for e in searches if e.details.get("worth_examining")),
             "candidates_listed": sum(int(e.details.get("candidates", 0)) for e in searches),
         },
@@ -127,6 +135,11 @@ def compute(entries: list[Entry], acked: dict[str, int], start: date, end: date)
             for e in entries
             if e.action in (A.POLICY_SET, A.POLICY_RESET) and e.outcome == "ok"
         ],
+        "activity": {
+            "units_active": len({e.device for e in entries}),
+            "users_active": len({e.actor for e in entries if e.role not in ("system", "none")}),
+            "entries_by_unit": dict(sorted(Counter(e.device for e in entries).items())),
+        },
         "accountability": {
             "reports_generated": len(of(A.REPORT)),
             "evaluations_run": len(of(A.EVALUATION)),
@@ -166,17 +179,29 @@ def generate(store, start: date, end: date, *, actor: str, role: str, fmt: str =
             acked = dict(conn.execute("SELECT destination, acked_seq FROM audit_sync").fetchall())
         finally:
             conn.execute("COMMIT")
-    figures = compute(entries, acked, start, end)
+    return recorded(compute(entries, acked, start, end), audit, actor=actor, role=role, fmt=fmt,
+                    scope=audit.device_id, extra={})  # fmt: skip
+
+
+NOTICE = "counts from the device's tamper-evident audit log; candidates are investigative leads only"
+
+
+def recorded(figures: dict, audit, *, actor: str, role: str, fmt: str, scope: str, extra: dict,
+             notice: str = NOTICE) -> dict[str, Any]:  # fmt: skip
+    """The report around ``figures``, its run recorded in ``audit`` (the unit's log, or the
+    console's) as a ``report.generate`` entry with the figures' SHA-256; ``extra``: more details
+    for that entry (the console's filters)."""
+    period = figures["period"]
     digest = figures_sha256(figures)
     entry = audit.record(
-        A.REPORT, actor=actor, role=role, object=f"report:{start}..{end}",
-        details={"from": start.isoformat(), "to": end.isoformat(), "format": fmt, "entries": len(entries),
-                 "sha256": digest},
+        A.REPORT, actor=actor, role=role, object=f"report:{period['from']}..{period['to']}",
+        details={"from": period["from"], "to": period["to"], "format": fmt, "entries": period["entries"],
+                 "sha256": digest, **extra},
     )  # fmt: skip
     return {
         "title": "fieldface accountability report",
-        "device": audit.device_id,
+        "device": scope,
         "generated": {"at": entry.at, "by": actor, "role": role, "audit_seq": entry.seq, "figures_sha256": digest},
-        "notice": "counts from the device's tamper-evident audit log; candidates are investigative leads only",
+        "notice": notice,
         **figures,
     }

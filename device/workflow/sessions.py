@@ -95,10 +95,12 @@ def login(store, audit, config, username: str, password: str, now: datetime,
     with store.connection() as conn, store.transaction(conn):
         if ph.check_needs_rehash(password_hash):
             conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (ph.hash(password), user_id))
+        # RETURNING, not lastrowid: the central console runs this over PostgreSQL too.
         session_id = conn.execute(
-            "INSERT INTO sessions(token_hash, user_id, form_secret, created_at, last_seen) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO sessions(token_hash, user_id, form_secret, created_at, last_seen) VALUES (?, ?, ?, ?, ?)"
+            " RETURNING id",
             (_token_hash(token), user_id, secrets.token_hex(32), utc(now), utc(now)),
-        ).lastrowid
+        ).fetchone()[0]
         user = get_user(conn, user_id)
         audit.append_in(
             conn,
@@ -171,7 +173,7 @@ def consume_form_token(store, session: Session, token: str | None, now: datetime
         raise NotAllowedError("this form is not from this session (expired or cross-site): reload the page and retry")
     with store.connection() as conn, store.transaction(conn):
         used = conn.execute(
-            "INSERT OR IGNORE INTO used_form_tokens(nonce, session_id, used_at) VALUES (?, ?, ?)",
+            "INSERT INTO used_form_tokens(nonce, session_id, used_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (nonce, session.id, utc(now)),
         ).rowcount
     if not used:

@@ -76,7 +76,8 @@ def succeeded(conn, config, username: str, source: str) -> None:
     account, source_key = keys(username, source)
     conn.execute("DELETE FROM login_throttle WHERE key = ?", (account,))
     conn.execute(
-        "UPDATE login_throttle SET failures = max(failures - 1, 0),"
+        # Portable SQL (no two-argument max()): the central console runs this over PostgreSQL too.
+        "UPDATE login_throttle SET failures = CASE WHEN failures > 1 THEN failures - 1 ELSE 0 END,"
         " wait_until = CASE WHEN failures - 1 < ? THEN NULL ELSE wait_until END WHERE key = ?",
         (config.workflow.max_failed_logins * SOURCE_FACTOR, source_key),
     )

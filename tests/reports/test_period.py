@@ -85,6 +85,7 @@ def test_figures_match_the_hand_built_log(store):
         "total": 5,
         "by_offense": {"fraud": 1, "homicide": 1, "robbery": 3},
         "by_user": {"ex1": 3, "ex2": 2},
+        "by_purpose": {"unstated": 5},
         "with_candidates_worth_examining": 3,
         "candidates_listed": 75,
     }

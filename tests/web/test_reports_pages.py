@@ -132,7 +132,7 @@ def test_report_page_shows_the_figures_of_the_hand_built_log(app, as_user, store
     # Every row of every table equals what period.generate computes for the same period.
     expected = period.generate(store, date(2025, 3, 1), date(2025, 3, 31), actor="t", role="auditor")
     sections = render.tables(expected)
-    assert len(sections) == page.count("<h2>") - 1 == 15  # and the policy changes
+    assert len(sections) == page.count("<h2>") - 1 == 16  # and the policy changes (16: "activity", issue 17)
     for title, rows in sections:
         shown = [(item or title, "—" if value in (None, "") else str(value)) for item, value in rows]
         assert table(page, title.replace(" ", "-")) == shown, title

@@ -48,6 +48,10 @@ def register(sub) -> None:
     r.add_argument("--output", "-o", type=Path, metavar="FILE", help="write here (default: stdout)")
     r.set_defaults(handler=cmd_recovery)
 
+    from device.central.gallery.commands import register as register_gallery
+
+    register_gallery(central)  # gallery authority (issue 16): gallery ..., agency-key
+
 
 def open_central(ctx, args, create: bool = False):
     from device.central.store import CentralStore, backend_for

@@ -50,8 +50,9 @@ def test_agency_to_unit_on_media_then_kill_9_mid_apply(tmp_path, key_file, run_c
     trusted = unit("gallery", "trust", str(tmp_path / "agency.pub"))
     assert trusted.returncode == 0 and made.stdout.split()[0] in trusted.stdout, trusted.stderr
 
+    photos = [str(DATA / "obama.jpg"), str(DATA / "obama3.jpg")]
     enrolled = central("gallery", "enroll", "--gallery", "wanted", "--subject", "Person A", "--reference", "REC-0001",
-                       "--legal-basis", "court order 2026/17", str(DATA / "obama.jpg"), str(DATA / "obama3.jpg"))  # fmt: skip
+                       "--legal-basis", "court order 2026/17", *photos)  # fmt: skip
     assert enrolled.returncode == 0 and "enrolled 2 image(s)" in enrolled.stdout, enrolled.stderr
     cv2.imwrite(str(tmp_path / "wall.png"), np.full((240, 320, 3), 128, np.uint8))  # the same rules: no face
     no_face = central("gallery", "enroll", "--gallery", "wanted", "--subject", "Nobody", "--reference", "REC-0009",

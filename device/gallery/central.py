@@ -191,7 +191,7 @@ def _check_bundle(gallery, m: dict, held: int | None) -> None:
             f"bundle {name} version {version} is a delta from version {base}, but this unit holds "
             f"{held or 'none'}: import the full bundle (or the missing versions) first; nothing was changed"
         )
-    if gallery.model_id not in models:
+    if models and gallery.model_id not in models:  # empty: the gallery holds no image to score
         raise fmt.BundleError(
             f"bundle {name} is for model(s) {', '.join(models)[:200]}, this unit runs {gallery.model_id}: "
             "scores would not be those the agency validated; nothing was changed"

@@ -85,11 +85,16 @@ def build(store, agency, gallery: str, *, unit: str | None = None, base: int | N
                "source": source, "retain_until": retain, "images": metas}  # fmt: skip
         plain += fmt.record(doc, blobs)
     model_id = sorted(model_ids)[0] if len(model_ids) == 1 else ""
+    # The models whose scores the agency accepts: given, else those its gallery was enrolled with.
+    # Empty only when the gallery holds no image at all (nothing to score).
+    held_models = [
+        m for (m,) in store.query("SELECT DISTINCT model_id FROM central_images WHERE gallery = ?", (gallery,))
+    ]
     orders = [json.loads(e) for (e,) in store.query(
         "SELECT envelope FROM central_orders WHERE gallery IN (?, '*') ORDER BY order_no", (gallery,))]  # fmt: skip
     manifest = {"format": fmt.FORMAT, "kind": "bundle", "agency": agency.public, "gallery": gallery,
                 "version": version, "base": base, "nonce": secrets.token_hex(8), "created_at": now(),
-                "model_id": model_id, "models": models or sorted(model_ids) or [model_id],
+                "model_id": model_id, "models": models or sorted(held_models),
                 "subjects": len(subjects), "orders": orders,
                 "digest": digest_of(authority.state_rows(store, gallery))}  # fmt: skip
     content_key = secrets.token_bytes(32)

@@ -1,4 +1,4 @@
-"""``fieldface gallery trust|import``: a unit accepts the agency's key, and applies a bundle or an
+"""``fieldface gallery trust|import|fetch``: a unit accepts the agency's key, and applies a bundle or an
 erasure order carried on removable media (the same applier as the MQTT delivery:
 device/gallery/central.py)."""
 
@@ -25,6 +25,10 @@ def register(sub) -> None:
     i.add_argument("file", type=Path, metavar="FILE")
     i.add_argument("--json", action="store_true", help="print JSON")
     i.set_defaults(handler=cmd_import)
+    f = g.add_parser("fetch", help="apply the erasure orders and newer bundles retained on the MQTT broker, then exit")
+    f.add_argument("--idle", type=float, default=5.0, metavar="S", help="stop after S seconds with nothing new")
+    f.add_argument("--json", action="store_true", help="print JSON")
+    f.set_defaults(handler=cmd_fetch)
 
 
 def _actor() -> str:
@@ -76,4 +80,23 @@ def cmd_import(ctx, args) -> int:
     gallery = gallery_service(ctx)
     out = apply_file(gallery, data, _actor(), str(args.file))
     emit(out.__dict__, args.json, outcome_lines(out))
+    return 0
+
+
+def cmd_fetch(ctx, args) -> int:
+    from device.commands.gallery import gallery_service
+    from device.gallery.delivery import fetch
+
+    if not 0.1 <= args.idle <= 3600:
+        raise UsageError("--idle must be 0.1 to 3600 seconds")
+    gallery = gallery_service(ctx)
+    got = fetch(gallery, ctx.config.sync.broker, ctx.config.sync.gallery_prefix, _actor(), idle_s=args.idle)
+    lines = []
+    for kind, out in got:
+        if kind == "order":
+            lines.append(f"erasure order {out['order']}: {out['subjects']} subject(s) erased; proof: audit entry seq "
+                         f"{out['seq']} hash {out['hash']}")  # fmt: skip
+        else:
+            lines += outcome_lines(out)
+    emit({"applied": [o if k == "order" else o.__dict__ for k, o in got]}, args.json, lines or ["nothing new"])
     return 0

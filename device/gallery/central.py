@@ -145,7 +145,7 @@ def apply_order(gallery, manifest: dict, order_hash: str, actor: str) -> dict:
             (proof,) = gallery.audit.append_in(conn, [Draft(
                 "gallery.erasure_applied", actor, "system", f"order:{m['order']}",
                 details={"order": m["order"], "order_hash": order_hash, "agency": m["agency"],
-                         "reference": m["reference"], "subjects": len(ids), "erasure_seqs": seqs})])  # fmt: skip
+                         "reference": m["reference"], "subjects": len(ids), "erasure_seqs": seqs[:16]})])  # fmt: skip
             conn.execute(
                 "INSERT INTO central_orders(order_no, agency, order_hash, reference, subjects, applied_at, audit_seq,"
                 " audit_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -162,7 +162,7 @@ def _drop_indexes(gallery, gallery_ids) -> None:
     for gid in gallery_ids:
         for path in gallery.store.cache_dir.glob(f"index-g{gid}-*.sealed"):
             path.unlink()
-        gallery._indexes = {k: v for k, v in gallery._indexes.items() if k[0] != gid}
+        gallery.forget_index(gid)
 
 
 def _held(conn, name: str) -> tuple[int | None, str | None]:

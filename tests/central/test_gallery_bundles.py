@@ -9,19 +9,8 @@ from device.central.gallery import publish
 from device.errors import UsageError
 from device.gallery import bundle as fmt
 from device.gallery.central import apply_file
-from tests.central.conftest import fresh_postgres
 from tests.central.fleet import WATCHLIST, agency_key, enroll, new_unit, provision, state
-from tests.sync.conftest import central_store
 from tests.vision.conftest import photo_bytes
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def hq(request, tmp_path):
-    store = (
-        central_store(tmp_path) if request.param == "sqlite" else fresh_postgres(request.getfixturevalue("postgres"))
-    )
-    yield store
-    store.close()
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from tests.resilience.test_full_disk import fill_up
 from tests.sync.conftest import central_store
 
 
-def test_a_unit_many_versions_behind_catches_up(tmp_path, secret, recognizer, fast_config):
-    hq, agency = central_store(tmp_path), agency_key()
+def test_a_unit_many_versions_behind_catches_up(tmp_path, hq, secret, recognizer, fast_config):
+    agency = agency_key()
     online, away = (new_unit(tmp_path, n, secret, recognizer, fast_config) for n in ("unit-1", "unit-2"))
     provision(hq, agency, [online, away])
     enroll(hq, agency, recognizer, fast_config, "REC-0001")
@@ -53,7 +53,6 @@ def test_a_unit_many_versions_behind_catches_up(tmp_path, secret, recognizer, fa
         held = doc["units"][unit][WATCHLIST]
         assert held["current"] and held["digest_ok"], (unit, held)
     assert doc["orders"][0]["outstanding"] == {}
-    hq.close()
     online.store.lock()
     away.store.lock()
 

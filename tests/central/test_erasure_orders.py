@@ -4,6 +4,8 @@ audit trail, and central's status says who applied it and who is outstanding, si
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pytest
 
@@ -92,6 +94,11 @@ def test_order_reaches_both_units_with_proof_and_status(tmp_path, units, recogni
     deliver_audit(hq, units[1], tmp_path)
     (o,) = status(hq)["orders"]
     assert sorted(o["applied"]) == ["unit-1", "unit-2"] and o["outstanding"] == {}
+
+    # Expiry: a subject past its retain-until date is what `central gallery expire` orders erased.
+    hq.write("UPDATE central_subjects SET retain_until = '2030-01-01' WHERE reference = 'REC-0002'")
+    assert authority.expired(hq, date(2029, 12, 31)) == []
+    assert authority.expired(hq, date(2030, 1, 2)) == ["REC-0002"]  # REC-0001 is erased already
     hq.close()
 
 

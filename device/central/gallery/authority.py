@@ -160,6 +160,16 @@ def erase(store, agency, reference: str, reason: str, actor: str) -> dict:
     return {"order": number, "hash": order_hash, "galleries": galleries, "envelope": envelope}
 
 
+def expired(store, today) -> list[str]:
+    """References whose retain-until date has passed in some central gallery (an order each)."""
+    rows = store.query(
+        "SELECT DISTINCT reference FROM central_subjects WHERE removed_version IS NULL AND retain_until IS NOT NULL"
+        " AND retain_until < ? ORDER BY reference",
+        (today.isoformat(),),
+    )
+    return [r[0] for r in rows]
+
+
 def order_file(envelope: dict) -> bytes:
     return fmt.pack(envelope, [])
 

@@ -45,6 +45,9 @@ def register(central) -> None:
     er.add_argument("--reason", required=True, metavar="TEXT")
     er.add_argument("-o", "--output", type=Path, metavar="FILE", help="also write the order here (removable media)")
     er.set_defaults(handler=cmd_erase)
+    ex = g.add_parser("expire", help="an erasure order for every subject past its retain-until date")
+    ex.add_argument("-o", "--output-dir", type=Path, metavar="DIR", help="write the orders here (removable media)")
+    ex.set_defaults(handler=cmd_expire)
     st = g.add_parser("status", help="per unit the version held; per erasure order who applied it, who is outstanding")
     st.add_argument("--json", action="store_true")
     st.set_defaults(handler=cmd_status)
@@ -147,24 +150,54 @@ def cmd_publish(ctx, args) -> int:
 
 
 def cmd_erase(ctx, args) -> int:
-    from device.central.gallery.authority import erase, order_file
-    from device.fsutil import write_atomic
+    from device.central.gallery.authority import erase
 
     agency = _agency(ctx)
     store = _store(ctx, args)
     try:
         result = erase(store, agency, args.reference, args.reason, _actor())
-        if args.output:
-            write_atomic(args.output, order_file(result["envelope"]), mode=0o600)
-        else:
-            from device.central.gallery.delivery import send_order
-
-            send_order(ctx, result["envelope"])
+        sent = _deliver_order(ctx, result, args.output)
     finally:
         store.close()
     where = ", ".join(result["galleries"]) or "no central gallery (units erase it wherever they hold it)"
-    print(f"erasure order {result['order']} for {args.reference} ({where}): hash {result['hash']}"
-          + (f", written to {args.output}" if args.output else ", sent over MQTT"))  # fmt: skip
+    print(f"erasure order {result['order']} for {args.reference} ({where}): hash {result['hash']}, {sent}")
+    return 0
+
+
+def _deliver_order(ctx, result: dict, path: Path | None) -> str:
+    from device.central.gallery.authority import order_file
+    from device.errors import SyncError
+    from device.fsutil import write_atomic
+
+    if path is not None:
+        write_atomic(path, order_file(result["envelope"]), mode=0o600)
+        return f"written to {path}"
+    from device.central.gallery.delivery import send_order
+
+    try:
+        send_order(ctx, result["envelope"])
+    except SyncError as exc:
+        raise SyncError(f"order {result['order']} is recorded and rides with every bundle, but MQTT failed: {exc}; "
+                        "use -o FILE for media") from None  # fmt: skip
+    return "sent over MQTT"
+
+
+def cmd_expire(ctx, args) -> int:
+    from datetime import UTC, datetime
+
+    from device.central.gallery.authority import erase, expired
+
+    agency = _agency(ctx)
+    store = _store(ctx, args)
+    lines = []
+    try:
+        for ref in expired(store, datetime.now(UTC).date()):
+            result = erase(store, agency, ref, "retention period ended", _actor())
+            target = None if args.output_dir is None else args.output_dir / f"order-{result['order']}.fforder"
+            lines.append(f"erasure order {result['order']} for {ref}: {_deliver_order(ctx, result, target)}")
+    finally:
+        store.close()
+    print("\n".join(lines) or "no central subject is past its retain-until date")
     return 0
 
 

@@ -111,3 +111,33 @@ def test_a_delta_needs_its_base(hq, units, recognizer, fast_config):
     apply_file(units[0], first, "test")
     assert apply_file(units[0], delta, "test").added == 1
     assert isinstance(fmt.unpack(delta).manifest["chunks"], list)
+
+
+def test_embeddings_for_another_model_are_computed_on_the_unit(tmp_path, units, recognizer, fast_config):
+    """Central enrolled with another model build (its embeddings ride along, named): the unit, whose
+    model the agency accepts too, computes its own from the images instead of using them."""
+    from tests.sync.conftest import central_store
+
+    hq, agency = central_store(tmp_path), agency_key()
+    provision(hq, agency, units[:1])
+    enroll(hq, agency, recognizer, fast_config, "REC-0001")
+    # The carried vectors are replaced by a marker: if the unit used them, its index would hold it.
+    import numpy as np
+
+    from device.gallery.index import vector_to_blob
+
+    marker = np.zeros(units[0].ndim, np.float32)
+    marker[0] = 1.0
+    for (sha,) in hq.query("SELECT sha256 FROM central_images"):
+        sealed = agency.seal(vector_to_blob(marker), f"{WATCHLIST}/{sha}/embedding")
+        hq.write("UPDATE central_images SET model_id = 'sface-central-build', embedding = ? WHERE sha256 = ?",
+                 (sealed, sha))  # fmt: skip
+    data, m = publish.build(hq, agency, WATCHLIST, models=["sface-central-build", recognizer.model_id])
+    assert m["model_id"] == "sface-central-build"
+    assert apply_file(units[0], data, "test").added == 1
+    with units[0].store.connection() as conn:
+        rows = conn.execute("SELECT model_id, vector FROM embeddings").fetchall()
+    assert {r[0] for r in rows} == {recognizer.model_id} and len(rows) == 2
+    assert all(bytes(r[1]) != vector_to_blob(marker) for r in rows)
+    assert searchable(units[0], "obama2.jpg")[0] == "REC-0001"
+    hq.close()

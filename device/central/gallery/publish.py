@@ -68,11 +68,12 @@ def build(store, agency, gallery: str, *, unit: str | None = None, base: int | N
             if base:  # a full bundle simply does not list it
                 plain += fmt.record({"op": "remove", "reference": ref})
             continue
-        images = store.query(
-            "SELECT sha256, meta, model_id, image, embedding FROM central_images WHERE gallery = ? AND reference = ?"
-            " ORDER BY sha256",
+        # Sorted here, not by ORDER BY: SQLite would walk the (gallery, sha256) key of the whole
+        # gallery to give that order, per subject (measured: quadratic at 10,000 subjects).
+        images = sorted(store.query(
+            "SELECT sha256, meta, model_id, image, embedding FROM central_images WHERE gallery = ? AND reference = ?",
             (gallery, ref),
-        )
+        ))  # fmt: skip
         metas, blobs = [], []
         for sha, meta, model_id, sealed, sealed_emb in images:
             where = f"{gallery}/{sha}"

@@ -24,14 +24,30 @@ def _connected(cfg, role: str = "gallery"):
     return client
 
 
+WINDOW = 64  # chunks in flight (paho's own queue holds 256, make_client)
+
+
+def _acked(info) -> None:
+    info.wait_for_publish(60)
+    if not info.is_published():
+        raise SyncError("the MQTT broker did not acknowledge the publication; publish again")
+
+
 def _send(cfg, messages: list[tuple[str, bytes]]) -> None:
+    import paho.mqtt.client as mqtt
+
     client = _connected(cfg)
     try:
-        infos = [client.publish(topic, payload, qos=1, retain=True) for topic, payload in messages]
-        for info in infos:
-            info.wait_for_publish(60)
-            if not info.is_published():
-                raise SyncError("the MQTT broker did not acknowledge the publication; publish again")
+        pending = []
+        for topic, payload in messages:
+            info = client.publish(topic, payload, qos=1, retain=True)
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                raise SyncError(f"MQTT publish failed ({mqtt.error_string(info.rc)}); publish again")
+            pending.append(info)
+            if len(pending) >= WINDOW:
+                _acked(pending.pop(0))
+        for info in pending:
+            _acked(info)
     finally:
         client.disconnect()
         client.loop_stop()

@@ -216,6 +216,12 @@ def _prepare(gallery, plain: bytes, carried_model: str) -> list[tuple[dict, list
 
 
 def _embedded(gallery, meta: dict, data: bytes, carried_model: str, ref: str) -> dict:
+    try:  # signed by the agency, still checked: a bad field is a refusal, not a half-written subject
+        meta = {**meta, **{k: int(meta.get(k, 0)) for k in ("width", "height", "face_index")}}
+        if not isinstance(meta.get("quality", {}), dict) or not isinstance(meta.get("format", ""), str):
+            raise ValueError
+    except (ValueError, TypeError):
+        raise fmt.BundleError(f"subject {ref}: an image's description is malformed") from None
     ndim = gallery.ndim
     if carried_model == gallery.model_id and meta.get("embedding"):
         vector = np.frombuffer(fmt.unb64(meta["embedding"]), dtype="<f4")

@@ -81,8 +81,9 @@ def enroll(store, agency, recognizer, policy, info: SubjectInfo, images: list[tu
     """Check every image, then write the subject, its images (sealed) and the log entry at once."""
     check_name("gallery", info.gallery)
     info = info.checked(policy.gallery_retain_days, today)
-    if not info.reference:
-        raise UsageError("a central subject needs the agency's reference (--reference): erasure orders name it")
+    if not info.reference or len(info.reference) > 200:
+        raise UsageError("a central subject needs the agency's reference (--reference, 1-200 characters): "
+                         "erasure orders name it")  # fmt: skip
     accepted, skipped = [], []
     for label, data in images:
         checked = _check_image(_Checker(recognizer), data, None, policy)

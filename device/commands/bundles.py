@@ -67,6 +67,19 @@ def outcome_lines(out) -> list[str]:
     return lines
 
 
+def _progress():
+    """A progress line per phase on stderr (device/commands/progress.py)."""
+    from device.commands.progress import ProgressBar
+
+    bars: dict = {}
+
+    def show(phase: str, done: int, total: int) -> None:
+        if total > 1:
+            bars.setdefault(phase, ProgressBar(total, f"{phase} subjects")).update(done)
+
+    return show
+
+
 def cmd_import(ctx, args) -> int:
     from device.commands.gallery import gallery_service
     from device.gallery.central import apply_file
@@ -78,7 +91,7 @@ def cmd_import(ctx, args) -> int:
         raise UsageError(f"{args.file}: {exc.strerror}") from None
     data = read_user_file(args.file, "bundle", UsageError)
     gallery = gallery_service(ctx)
-    out = apply_file(gallery, data, _actor(), str(args.file))
+    out = apply_file(gallery, data, _actor(), str(args.file), _progress())
     emit(out.__dict__, args.json, outcome_lines(out))
     return 0
 

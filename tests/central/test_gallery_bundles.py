@@ -92,7 +92,9 @@ def test_full_then_delta_on_two_units_and_every_refusal(hq, units, recognizer, f
     refused(units[0], b"not a bundle at all", "not a fieldface bundle")
 
     for unit in units:
-        out = apply_file(unit, delta, "test")
+        seen = []
+        out = apply_file(unit, delta, "test", progress=lambda *a: seen.append(a))  # noqa: B023
+        assert seen[0] == ("checking", 0, 1) and seen[-1] == ("writing", 1, 1)
         assert (out.added, out.changed, out.removed) == (1, 0, 0)
         assert out.digest == dm["digest"]
         assert searchable(unit, "biden.jpg")[0] == "REC-0002"

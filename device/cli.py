@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "device.commands.backup",
     "device.commands.vision",
     "device.commands.gallery",
+    "device.commands.bundles",
     "device.commands.audit",
     "device.commands.disclosure",
     "device.commands.reports",

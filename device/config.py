@@ -159,6 +159,8 @@ class SyncConfig(Section):
 
     broker: MqttBrokerConfig = MqttBrokerConfig()
     topic_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_/-]{1,100}$")] = "fieldface/audit"
+    # Agency bundles and erasure orders (`fieldface gallery fetch`; device/gallery/delivery.py).
+    gallery_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_/-]{1,100}$")] = "fieldface/gallery"
     # Name of the sync cursor in the store; one per central site.
     destination: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = "central"
     batch_size: Annotated[int, Field(ge=1, le=5000)] = 500
@@ -178,6 +180,8 @@ class ReceiverConfig(Section):
     broker: MqttBrokerConfig = MqttBrokerConfig()
     topic_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_/-]{1,100}$")] = "fieldface/audit"
     client_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = "fieldface-receiver"
+    # Where `central gallery publish|erase` put bundles and orders (retained) for the fleet.
+    gallery_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_/-]{1,100}$")] = "fieldface/gallery"
     # Several receivers behind one broker: the same group name makes them share the load
     # (MQTT v5 shared subscription $share/<group>/...). Empty: a plain subscription. Members of a
     # group connect without a persistent session, so a dead one stops being handed batches at once
@@ -194,8 +198,9 @@ class CentralConfig(Section):
 
     # `fieldface central --store DIR` overrides it. With database empty: SQLite DIR/central.db.
     store_dir: Path = Path("/var/lib/fieldface-central")
-    # The central master secret (it opens the SQLCipher store; issue 16 derives the agency's keys
-    # from it): this systemd credential, else $FIELDFACE_KEY_FILE, else a typed passphrase.
+    # The central master secret (it opens the SQLCipher store; the agency's publishing key is a
+    # credential of its own, device/central/gallery/agency.py): this systemd credential, else
+    # $FIELDFACE_KEY_FILE, else a typed passphrase.
     credential_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = "fieldface-central-key"
     # Empty, or postgresql://ROLE@HOST:PORT/DB: admin commands use the owner, receivers the writer
     # role, the console the auditor role (each its own config file). The password, if any, is read

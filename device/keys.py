@@ -57,6 +57,9 @@ class Purpose(enum.Enum):
     BLOBS = "fieldface/v1/blob-aead"
     INDEX = "fieldface/v1/index-aead"
     AUDIT_SIGNING = "fieldface/v1/audit-ed25519-seed"
+    # The unit's X25519 key that agency bundles are wrapped for (its public half is on the unit
+    # card); derived, never stored.
+    BUNDLE_X25519 = "fieldface/v1/bundle-x25519"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@
 
 Signed with the audit key it carries (its own domain), which proves that whoever made the card
 holds that key; it does not prove which box that is, which is why a card is carried to central by
-a person, like a certificate request. Issue 16 adds the unit's X25519 bundle key here.
+a person, like a certificate request. ``bundle_key`` ("x25519:<hex>") is the key the agency wraps
+gallery bundles for (device/gallery/bundle.py); cards made before it existed lack it.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from device.errors import UsageError
 CARD_FORMAT = "fieldface-unit-card/1"
 CARD_DOMAIN = b"fieldface-unit-card/1\n"
 FIELDS = ("format", "unit", "name", "audit_key", "created_at")
+OPTIONAL = ("bundle_key",)
 
 
-def make_card(log, name: str) -> dict:
+def make_card(log, name: str, bundle_key: str | None = None) -> dict:
     card = {
         "format": CARD_FORMAT,
         "unit": log.device_id,
@@ -29,6 +31,8 @@ def make_card(log, name: str) -> dict:
         "audit_key": f"ed25519:{log.signer.public_key_hex}",
         "created_at": SystemClock().utc(),
     }
+    if bundle_key:
+        card["bundle_key"] = bundle_key
     card["sig"] = log.signer.sign(CARD_DOMAIN + canonical(card))
     return card
 
@@ -39,7 +43,7 @@ def read_card(text: str) -> dict:
         card = json.loads(text)
         if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
             raise ValueError("not a fieldface unit card")
-        body = {k: card[k] for k in FIELDS}
+        body = {k: card[k] for k in FIELDS} | {k: card[k] for k in OPTIONAL if k in card}
         if not all(isinstance(v, str) for v in body.values()):
             raise ValueError("every field must be a string")
         key = parse_public_key(body["audit_key"])

@@ -52,6 +52,10 @@ def register(sub) -> None:
 
     register_console(central)
 
+    from device.central.gallery.commands import register as register_gallery
+
+    register_gallery(central)  # gallery authority (issue 16): gallery ..., agency-key
+
 
 def open_central(ctx, args, create: bool = False):
     from device.central.store import CentralStore, backend_for

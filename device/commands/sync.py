@@ -28,10 +28,11 @@ def cmd_sync(ctx, args) -> int:
 def cmd_unit_card(ctx, args) -> int:
     from device.audit import AuditLog
     from device.audit.card import make_card
+    from device.gallery.central import bundle_key
 
     log = AuditLog(ctx.store)
     try:
-        card = make_card(log, ctx.config.device.name)
+        card = make_card(log, ctx.config.device.name, bundle_key(ctx.store))
     finally:
         log.close()
     text = json.dumps(card, indent=1, sort_keys=True) + "\n"

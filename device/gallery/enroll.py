@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from device.audit import Draft
 from device.errors import UsageError
 from device.gallery.index import vector_to_blob
-from device.gallery.records import bump_version, ensure_gallery, parse_date, to_json
+from device.gallery.records import bump_version, ensure_gallery, parse_date, refuse_if_central, to_json
 from device.policy import Policy
 
 VERDICT_RANK = {"pass": 0, "warn": 1, "fail": 2}
@@ -126,6 +126,8 @@ def enroll(
     # The bar, its thresholds and the default retention: the policy in force (device/policy.py).
     policy = Policy.load(gallery.store, gallery.config)
     info = info.checked(policy.gallery_retain_days, gallery.today())
+    with gallery.store.connection() as conn:
+        refuse_if_central(conn, info.gallery)
     if force_reason is not None and not force_reason.strip():
         raise UsageError("--force needs a reason, which is recorded")
     report = EnrollReport()

@@ -16,7 +16,7 @@ from datetime import date
 
 from device.audit import Draft
 from device.errors import UsageError
-from device.gallery.records import bump_version, get_subject
+from device.gallery.records import bump_version, get_subject, refuse_if_central
 
 
 def delete_subject(gallery, subject_id: int, actor, reason: str, action: str = "gallery.delete_subject") -> dict:
@@ -24,6 +24,8 @@ def delete_subject(gallery, subject_id: int, actor, reason: str, action: str = "
         raise UsageError("deleting a subject needs a reason, which is recorded")
     with gallery.store.connection() as conn:
         subject = get_subject(conn, subject_id)
+        if action == "gallery.delete_subject":  # retention (purge.subject) applies to every gallery
+            refuse_if_central(conn, subject.gallery)
         with gallery.store.transaction(conn):
             gallery_id, embedding_ids, images, version = _erase_rows(
                 conn, gallery.audit, subject, actor.name, actor.role, action, {"reason": reason.strip()[:200]}
@@ -88,20 +90,22 @@ def _erase_rows(conn, audit, subject, actor: str, role: str, action: str, extra:
     return gallery_id, embedding_ids, images, version
 
 
-ERASURE_ACTIONS = ("gallery.delete_subject", "purge.subject")
+# gallery.erasure_order: an agency's order (device/gallery/central.py), re-applied after a restore too.
+ERASURE_ACTIONS = ("gallery.delete_subject", "purge.subject", "gallery.erasure_order")
 
 
 def reapply_erasures(store, audit, erasures, *, enrolled_before: str, actor: str, why: str) -> tuple[list, list]:
     """Erase again, on a restored unit, what erasure entries of a lost timeline erased; returns
-    ``(erased subject ids, (seq, reason) skipped)``.
+        ``(erased subject ids, (seq, reason) skipped)``.
 
-    A local subject is erased only if it is the one the entry erased: the same number, gallery and
-    reference, enrolled before ``enrolled_before`` (the backup's time: a number handed out again
-    after the restore belongs to someone else). Entries come from the unit's own lost timeline
-    (device/sync/recovery.py); central erasure orders (issue 16) are meant to feed this too.
-    Each subject is its own transaction and audit entry; the index files of its gallery are
-    removed (rebuilt from the database without it on next use), as delete_subject does for
-    other models' files.
+        A local subject is erased only if it is the one the entry erased: the same number, gallery and
+        reference, enrolled before ``enrolled_before`` (the backup's time: a number handed out again
+        after the restore belongs to someone else). Entries come from the unit's own lost timeline
+        (device/sync/recovery.py); central erasure orders are among them (``gallery.erasure_order``),
+    so an order applied after the backup is applied again on the restored unit.
+        Each subject is its own transaction and audit entry; the index files of its gallery are
+        removed (rebuilt from the database without it on next use), as delete_subject does for
+        other models' files.
     """
     erased, skipped = [], []
     for entry in erasures:

@@ -81,6 +81,13 @@ def ensure_gallery(conn, name: str, now: str) -> GalleryRow:
     return find_gallery(conn, name)
 
 
+def refuse_if_central(conn, name: str) -> None:
+    """Galleries the agency publishes are read-only here: only its bundles and orders change them."""
+    row = conn.execute("SELECT agency FROM galleries WHERE name = ?", (name,)).fetchone()
+    if row and row[0]:
+        raise UsageError(f"gallery {name!r} is published by the agency and read-only on this unit")
+
+
 def bump_version(conn, gallery_id: int) -> int:
     conn.execute("UPDATE galleries SET version = version + 1 WHERE id = ?", (gallery_id,))
     return conn.execute("SELECT version FROM galleries WHERE id = ?", (gallery_id,)).fetchone()[0]

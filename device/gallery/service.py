@@ -77,6 +77,11 @@ class Gallery:
         with self._lock:
             self._indexes.clear()
 
+    def forget_index(self, gallery_id: int) -> None:
+        """Drop the in-memory indexes of one gallery (its files were removed: rebuilt on next use)."""
+        with self._lock:
+            self._indexes = {k: v for k, v in self._indexes.items() if k[0] != gallery_id}
+
     def flush_indexes(self) -> None:
         """Write every index with changes not yet on disk (after bulk enrollment)."""
         with self.store.connection() as conn:

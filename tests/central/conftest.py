@@ -44,3 +44,13 @@ def central(request, tmp_path, audit):
     register(store, audit)
     yield store
     store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hq(request, tmp_path):
+    """An empty central store (no unit registered), on each backend: the gallery authority's tests."""
+    from tests.sync.conftest import central_store as sqlite_store
+
+    store = sqlite_store(tmp_path) if request.param == "sqlite" else fresh_postgres(request.getfixturevalue("postgres"))
+    yield store
+    store.close()

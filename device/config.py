@@ -348,6 +348,9 @@ class PolicyConfig(Section):
     blind_review: bool = True
     # How long a user's recorded training stays valid for searching and reviewing (days).
     training_valid_days: Annotated[int, Field(ge=1, le=3650)] = 365
+    # Who releases a concurred lead report: "supervisor" (a third person, the README's account
+    # table) or "examiner" (the case's examiner, or a supervisor, for agencies that allow it).
+    release_by: Literal["supervisor", "examiner"] = "supervisor"
 
 
 class ReportsConfig(Section):

@@ -21,6 +21,7 @@ Use it from any package::
     policy.enhancement_allowed              # bool: the workflow's enhancement step
     policy.blind_review                     # bool: peer reviewer blind to the examiner's disposition
     policy.training_valid_days              # days a user's training stays valid
+    policy.release_by                       # "supervisor" | "examiner": who releases a lead report
     policy.config                           # the whole effective Config
     policy.changed                          # {key: Change(value, updated_at, updated_by)}
     policy.reassess(face)                   # face with quality judged by the policy's thresholds
@@ -60,6 +61,7 @@ SETTINGS: dict[str, str] = {
     "policy.enhancement_allowed": "whether the workflow's enhancement step may be used",
     "policy.blind_review": "whether the peer reviewer must be blind to the examiner's disposition",
     "policy.training_valid_days": "days a user's recorded training stays valid",
+    "policy.release_by": "who releases a concurred lead report: supervisor, or the examiner (or a supervisor)",
 }
 
 
@@ -150,6 +152,7 @@ class Policy:
     enhancement_allowed = property(lambda self: self.config.policy.enhancement_allowed)
     blind_review = property(lambda self: self.config.policy.blind_review)
     training_valid_days = property(lambda self: self.config.policy.training_valid_days)
+    release_by = property(lambda self: self.config.policy.release_by)
 
     @property
     def quality(self) -> VisionQualityConfig:

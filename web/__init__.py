@@ -64,9 +64,11 @@ def create_app(store, config, test_config: dict | None = None, appliance=None) -
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
+    from web.messages import done_message
+
     @app.context_processor
     def _globals():
-        return {"version": __version__, "device_name": config.device.name}
+        return {"version": __version__, "device_name": config.device.name, "done": done_message()}
 
     @app.teardown_appcontext
     def _close_db(_exc):

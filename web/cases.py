@@ -93,7 +93,8 @@ def create():
 @login_required
 def show(exam_id: int):
     exam = wf().examination(current_user(), exam_id)
-    return redirect(url_for(STEP_ENDPOINT[exam.step], exam_id=exam_id))
+    done = request.args.get("done")  # a message id (web/messages.py), carried to the step's page
+    return redirect(url_for(STEP_ENDPOINT[exam.step], exam_id=exam_id, **({"done": done} if done else {})))
 
 
 @bp.get("/cases/<int:exam_id>/probe")
@@ -115,7 +116,7 @@ def face(exam_id: int):
 @login_required
 def override(exam_id: int):
     wf().override_quality(current_user(), exam_id, request.form.get("reason", ""))
-    return redirect(url_for("cases.show", exam_id=exam_id))
+    return redirect(url_for("cases.show", exam_id=exam_id, done="override"))
 
 
 @bp.get("/cases/<int:exam_id>/enhance")

@@ -18,14 +18,15 @@ def wf():
     return services().workflow
 
 
+# A refused action re-renders its page with the message and a 4xx: no message ever travels in a
+# URL (a crafted link could otherwise choose the words in the alert).
 @bp.get("/cases/<int:exam_id>/analysis")
 @login_required
-def analysis(exam_id: int):
+def analysis(exam_id: int, error=None, status=200):
     user = current_user()
     exam = wf().examination(user, exam_id)
     facts, rows = wf().candidates(user, exam_id)
-    return render_template("review/analysis.html", exam=exam, facts=facts, candidates=rows,
-                           error=request.args.get("error"))  # fmt: skip
+    return render_template("review/analysis.html", exam=exam, facts=facts, candidates=rows, error=error), status
 
 
 def _compare(exam_id: int, rank: int, blind: bool, error=None, status=200):
@@ -61,7 +62,7 @@ def record(exam_id: int, rank: int):
     notes = {key: form.get(f"n_{key}", "") for key, _ in FEATURES}
     try:
         wf().record_analysis(current_user(), exam_id, rank, checklist, notes, form.get("disposition", ""),
-                             form.get("reason", ""))  # fmt: skip
+                             form.get("reason", ""), form.get("below_line_reason", ""))  # fmt: skip
     except UsageError as exc:
         return _compare(exam_id, rank, blind=False, error=str(exc), status=400)
     return redirect(url_for("review.analysis", exam_id=exam_id))
@@ -78,13 +79,13 @@ def candidate_image(exam_id: int, rank: int):
 
 @bp.get("/cases/<int:exam_id>/verify")
 @login_required
-def verify(exam_id: int):
+def verify(exam_id: int, error=None, status=200):
     user = current_user()
     exam = wf().examination(user, exam_id)
     _facts, rows = wf().candidates(user, exam_id)
     review = wf().review_record(user, exam_id)
-    return render_template("review/verify.html", exam=exam, candidates=rows, review=review,
-                           error=request.args.get("error"))  # fmt: skip
+    return render_template("review/verify.html", exam=exam, candidates=rows, review=review, error=error,
+                           may_release=wf().may_release(user, exam)), status  # fmt: skip
 
 
 @bp.post("/cases/<int:exam_id>/verify")
@@ -93,7 +94,7 @@ def submit(exam_id: int):
     try:
         wf().submit_for_review(current_user(), exam_id, request.form.get("corroboration", ""))
     except UsageError as exc:
-        return redirect(url_for("review.verify", exam_id=exam_id, error=str(exc)))
+        return verify(exam_id, str(exc), 400)
     return redirect(url_for("review.verify", exam_id=exam_id))
 
 
@@ -101,10 +102,12 @@ def submit(exam_id: int):
 @login_required
 def close(exam_id: int):
     try:
-        wf().close_without_lead(current_user(), exam_id, request.form.get("reason", ""))
+        exam = wf().close_without_lead(current_user(), exam_id, request.form.get("reason", ""))
     except UsageError as exc:
-        return redirect(url_for("review.analysis", exam_id=exam_id, error=str(exc)))
-    return redirect(url_for("cases.index"))
+        if wf().examination(current_user(), exam_id).status == "dissented":
+            return verify(exam_id, str(exc), 400)
+        return analysis(exam_id, str(exc), 400)
+    return redirect(url_for("cases.index", done="closed", case=exam.case_id))
 
 
 @bp.get("/review")
@@ -142,7 +145,7 @@ def peer_submit(exam_id: int):
 @login_required
 def release(exam_id: int):
     wf().release(current_user(), exam_id)
-    return redirect(url_for("review.report", exam_id=exam_id))
+    return redirect(url_for("review.report", exam_id=exam_id, done="released"))
 
 
 @bp.get("/cases/<int:exam_id>/report")

@@ -133,8 +133,8 @@ class Workflow:
     def candidate(self, user, exam_id, rank):
         return analysis.candidate(self, user, exam_id, rank)
 
-    def record_analysis(self, user, exam_id, rank, checklist, notes, disposition, reason):
-        return analysis.record(self, user, exam_id, rank, checklist, notes, disposition, reason)
+    def record_analysis(self, user, exam_id, rank, checklist, notes, disposition, reason, below_line_reason=""):
+        return analysis.record(self, user, exam_id, rank, checklist, notes, disposition, reason, below_line_reason)
 
     def checklist(self, exam_id, rank):
         return analysis.checklist(self, exam_id, rank)
@@ -162,6 +162,9 @@ class Workflow:
 
     def release(self, user, exam_id):
         return report.release(self, user, exam_id)
+
+    def may_release(self, user, exam):
+        return report.may_release(self.policy(), user, exam)
 
     def report(self, user, exam_id):
         return report.build(self, user, exam_id)

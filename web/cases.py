@@ -121,16 +121,26 @@ def override(exam_id: int):
 
 @bp.get("/cases/<int:exam_id>/enhance")
 @login_required
-def enhance(exam_id: int):
+def enhance(exam_id: int, error=None, status=200, preview_args=None):
     user = current_user()
     exam = wf().examination(user, exam_id)
     faces = faces_for_screen(wf().analyze_working(exam))
     chosen = exam.face_index if exam.face_index is not None else (0 if len(faces) == 1 else None)
     failing = chosen is not None and faces[chosen]["quality"]["verdict"] == "fail"
+    # The Preview button posts (its form holds the one-use token); the picture's URL carries only
+    # the edit's parameters, never the token.
+    args = preview_args or {}
     return render_template("cases/enhance.html", exam=exam, faces=faces, chosen=chosen, failing=failing,
                            enhancement_allowed=wf().policy().enhancement_allowed,
-                           edits=wf().edits(exam_id), ops=OPS, preview=request.args.get("op"),
-                           preview_args=request.args.to_dict(), error=request.args.get("error"))  # fmt: skip
+                           edits=wf().edits(exam_id), ops=OPS, preview=args.get("op"),
+                           preview_args=args, error=error), status  # fmt: skip
+
+
+@bp.post("/cases/<int:exam_id>/enhance/preview")
+@login_required
+def preview_page(exam_id: int):
+    args = {k: v for k, v in request.form.to_dict().items() if k != "csrf_token"}
+    return enhance(exam_id, preview_args=args)
 
 
 @bp.get("/cases/<int:exam_id>/enhance/preview.jpg")
@@ -148,7 +158,7 @@ def apply_edit(exam_id: int):
     try:
         wf().apply_edit(current_user(), exam_id, params.pop("op", ""), params)
     except UsageError as exc:
-        return redirect(url_for("cases.enhance", exam_id=exam_id, error=str(exc)))
+        return enhance(exam_id, str(exc), 400)
     return redirect(url_for("cases.enhance", exam_id=exam_id))
 
 
@@ -162,7 +172,7 @@ def search(exam_id: int):
     except FieldfaceError as exc:
         if not isinstance(exc, UsageError):
             raise
-        return redirect(url_for("cases.enhance", exam_id=exam_id, error=str(exc)))
+        return enhance(exam_id, str(exc), 400)
     return redirect(url_for("review.analysis", exam_id=exam_id))
 
 

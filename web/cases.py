@@ -14,7 +14,7 @@ from web.auth import current_user, login_required
 from web.camera import PREVIEW_MAX_S
 from web.camera import holder as camera_holder
 from web.camera import page_state as camera_state
-from web.images import display, faces_for_screen, jpeg_response
+from web.images import face_view, display, faces_for_screen, jpeg_response
 from web.services import services
 
 bp = Blueprint("cases", __name__)
@@ -174,6 +174,17 @@ def search(exam_id: int):
             raise
         return enhance(exam_id, str(exc), 400)
     return redirect(url_for("review.analysis", exam_id=exam_id))
+
+
+@bp.get("/cases/<int:exam_id>/face.jpg")
+@login_required
+def face_image(exam_id: int):
+    """The searched face (the chosen face of the working image before the search), eye-aligned:
+    shown on every step after the first and in the lead report."""
+    user = current_user()
+    exam = wf().examination(user, exam_id)
+    data = wf().image(user, exam_id, "searched" if exam.search_id else "working")
+    return face_view(services().gallery.recognizer, wf().analyze(data), data, exam.face_index)
 
 
 @bp.get("/cases/<int:exam_id>/image/<which>.jpg")

@@ -8,7 +8,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from device.errors import ErasedError, UsageError
 from device.workflow.analysis import DISPOSITIONS, FEATURES, VERDICTS
 from web.auth import current_user, login_required, roles_required
-from web.images import display, faces_for_screen
+from web.images import display, face_view, faces_for_screen
 from web.services import services
 
 bp = Blueprint("review", __name__)
@@ -75,6 +75,15 @@ def candidate_image(exam_id: int, rank: int):
     if data is None:
         raise UsageError("this candidate's images were erased from the gallery")
     return display(services().gallery.recognizer, data)
+
+
+@bp.get("/cases/<int:exam_id>/candidates/<int:rank>/face.jpg")
+@login_required
+def candidate_face(exam_id: int, rank: int):
+    data = wf().candidate_image(current_user(), exam_id, rank)
+    if data is None:
+        raise UsageError("this candidate's images were erased from the gallery")
+    return face_view(services().gallery.recognizer, wf().analyze(data), data, None)
 
 
 @bp.get("/cases/<int:exam_id>/verify")

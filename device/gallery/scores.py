@@ -66,4 +66,17 @@ def meaning(line: float) -> dict:
             f"this line is below about {3 / IMPOSTOR_PAIRS_SEEN:.0%} (95%), and this data cannot show it lower; "
             "measure it on your own photos with 'fieldface evaluate'"
         ),
+        # The same facts for someone who is not a statistician (the screen's tap-to-open panel).
+        "plain": [
+            "A score says how alike two faces look to the software: about 0 for unlike faces, 1.00 for the"
+            " same photo. It is not a chance of being the same person, and it never says who someone is.",
+            f"Candidates scoring {line:.2f} or more are worth examining. In our tests, photos of two"
+            f" different people never reached {line:.2f} ({IMPOSTOR_PAIRS_SEEN} pairs tried; the highest was"
+            f" {IMPOSTOR_MAX_SEEN:.2f}), and two different photos of one person scored"
+            f" {GENUINE_RANGE_SEEN[0]:.2f} to {GENUINE_RANGE_SEEN[1]:.2f}.",
+            f"That test was small: it only shows that fewer than about 1 in {round(IMPOSTOR_PAIRS_SEEN / 3)}"
+            " pairs of strangers score above the line, not that it never happens. A high score is a reason"
+            " to look closely, never a result.",
+            "Candidates below the line are listed for completeness only.",
+        ],
     }

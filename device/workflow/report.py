@@ -91,6 +91,8 @@ def build(wf, user: User, exam_id: int) -> dict:
         review = review_of(conn, exam_id)
         events = timeline(conn, exam)
     labels = dict(FEATURES)
+    order = {key: i for i, (key, _) in enumerate(FEATURES)}
+    checks = sorted(checks, key=lambda c: order.get(c[0], len(order)))
     return {
         "statement": STATEMENT,
         "exam": exam.to_dict(),

@@ -65,7 +65,22 @@
     });
     const body = await response.json();
     if (response.ok) { window.location = body.next; return; }
-    window.location = window.location.pathname + "?error=" + encodeURIComponent(body.error);
+    // The message is shown in place (never carried in a URL); the form stays as it was.
+    let alert = document.getElementById("search-error");
+    if (!alert) {
+      alert = document.createElement("p");
+      alert.id = "search-error"; alert.className = "error"; alert.setAttribute("role", "alert");
+      search.prepend(alert);
+    }
+    alert.textContent = body.error;
+    button.disabled = false; button.textContent = "Search the gallery";
+  });
+  // Numbered face boxes over a photo (positions in percent; set here because the CSP refuses
+  // inline styles). On the probe step each box is the label of that face's radio button.
+  document.querySelectorAll(".facebox[data-box]").forEach(box => {
+    const [x, y, w, h] = box.dataset.box.split(",").map(Number);
+    Object.assign(box.style, {left: x + "%", top: y + "%", width: w + "%", height: h + "%"});
+    box.classList.add("placed");
   });
   const print = document.getElementById("print");
   if (print) print.addEventListener("click", () => window.print());

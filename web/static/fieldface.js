@@ -1,7 +1,7 @@
 // Small progressive enhancements; every page works without them. No inline script (CSP).
 "use strict";
 (function () {
-  // Comparator: zoom buttons, pinch/drag pan, both panes move together.
+  // Comparator: zoom buttons, pinch/drag pan, both eye-aligned face crops move together.
   const comparator = document.getElementById("comparator");
   if (comparator) {
     const figures = comparator.querySelectorAll(".figure");
@@ -15,15 +15,6 @@
     comparator.addEventListener("pointerdown", e => { drag = [e.clientX - x, e.clientY - y]; comparator.setPointerCapture(e.pointerId); });
     comparator.addEventListener("pointermove", e => { if (drag) { x = e.clientX - drag[0]; y = e.clientY - drag[1]; apply(); } });
     comparator.addEventListener("pointerup", () => { drag = null; });
-    // One state for both panes: the overlays are compared, so they are on or off together.
-    const lm = document.getElementById("landmarks");
-    if (lm) {
-      const overlays = comparator.querySelectorAll(".overlay");
-      let shown = !overlays[0]?.classList.contains("hidden");
-      const show = () => { overlays.forEach(o => o.classList.toggle("hidden", !shown)); lm.setAttribute("aria-pressed", String(shown)); };
-      show();
-      lm.addEventListener("click", () => { shown = !shown; show(); });
-    }
   }
   // Camera preview (new search): the stream stops when the page is hidden or left, and the server
   // ends it after data-max-s seconds; then a button resumes it. Dropping the src closes the stream.

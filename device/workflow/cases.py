@@ -16,7 +16,7 @@ import hashlib
 from dataclasses import dataclass
 
 from device.audit import Draft
-from device.errors import ErasedError, NotAllowedError, StepError, UsageError
+from device.errors import ErasedError, ImageError, NoFaceError, NotAllowedError, StepError, UsageError
 from device.gallery import records
 from device.gallery.search import SearchRequest, check_request
 from device.workflow.probe import chosen_face
@@ -164,9 +164,15 @@ def start(wf, user: User, case: str, offense: str, purpose: str, probe: bytes, s
     require_trained(user, wf.today())
     req = check_request(SearchRequest(case, offense, purpose, wf.config.gallery.default_gallery), wf.policy())
     if not probe:
+        refuse_probe(wf, user, req.case, "empty", 0, source)
         raise UsageError("a probe image is required: take a photo or import a JPEG/PNG file")
     sha = hashlib.sha256(probe).hexdigest()
-    analysis = analysis_of(wf, probe, sha)  # ImageError / NoFaceError before anything is written
+    try:
+        analysis = analysis_of(wf, probe, sha)  # ImageError / NoFaceError before anything is written
+    except (ImageError, NoFaceError) as exc:
+        refuse_probe(wf, user, req.case, "no face" if isinstance(exc, NoFaceError) else "not an image", len(probe),
+                     source, sha)  # fmt: skip
+        raise
     now = utc(wf.now())
     face = 0 if len(analysis.faces) == 1 else None
     with wf.store.connection() as conn, wf.store.transaction(conn):
@@ -183,6 +189,15 @@ def start(wf, user: User, case: str, offense: str, purpose: str, probe: bytes, s
                                                    req.case, details=details)])  # fmt: skip
         conn.execute("UPDATE examinations SET audit_seq = ? WHERE id = ?", (entry.seq, exam_id))  # audit verify
         return get(conn, exam_id)
+
+
+def refuse_probe(wf, user: User, case: str | None, reason: str, size: int, source: str = "import",
+                 sha: str | None = None) -> None:
+    """A refused probe (empty, not an image, no face, too large) is recorded: who tried what, when;
+    its hash and size, never its pixels. Nothing else is written."""
+    details = {"reason": reason, "bytes": size, "probe_source": source[:100]} | ({"probe_sha256": sha} if sha else {})
+    wf.audit.record("exam.probe_refused", actor=user.username, role=user.acting_as("examiner"), case=case,
+                    outcome="denied", details=details)  # fmt: skip
 
 
 def choose_face(wf, user: User, exam_id: int, face_index: int) -> Examination:

@@ -90,6 +90,14 @@ class Workflow:
     def start(self, user, case, offense, purpose, probe: bytes, source: str = "import"):
         return cases.start(self, user, case, offense, purpose, probe, source)
 
+    def refuse_probe(self, user, case, reason, size, source="import"):
+        return cases.refuse_probe(self, user, case, reason, size, source)
+
+    def record_view(self, user, action: str, object_: str, case: str | None = None, **details):
+        """A view of biometric images or of a lead report, recorded (ids only, never pixels)."""
+        role = user.acting_as("supervisor", "auditor", "reviewer", "examiner")
+        self.audit.record(action, actor=user.username, role=role, object=object_, case=case, details=details)
+
     def examination(self, user, exam_id):
         return cases.load_for(self, user, exam_id)
 

@@ -89,8 +89,11 @@ def test_bad_input_is_refused_with_a_message_and_nothing_saved(app, as_user):
         r = start(exa, **fields)
         assert r.status_code == 400 and message in r.data, r.data
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
-    r = start(exa, probe=(io.BytesIO(b"\xff\xd8" + b"0" * 100_000), "big.jpg"))
-    assert r.status_code == 413
+    r = start(exa, probe=(io.BytesIO(b"\xff\xd8" + b"0" * 100_000), "big.jpg"), purpose="warrant 7/2026")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 413 and "larger than the 64 KB this unit accepts" in page
+    assert 'value="C-1"' in page and "warrant 7/2026</textarea>" in page  # the form is kept
+    assert "capacity limit" not in page
     assert exa.get("/api/v1/cases").get_json()["cases"] == []
 
 

@@ -66,6 +66,22 @@
     alert.textContent = body.error;
     button.disabled = false; button.textContent = "Search the gallery";
   });
+  // A probe file over the unit's limit is refused here, before anything is sent: the form and
+  // what was typed stay as they are (the server says the same with a 413 if this is skipped).
+  const file = document.querySelector("input[type=file][data-max-bytes]");
+  if (file) file.form.addEventListener("submit", e => {
+    const max = Number(file.dataset.maxBytes), chosen = file.files[0];
+    if (e.submitter && e.submitter.name === "source" || !chosen || chosen.size <= max) return;
+    e.preventDefault();
+    let alert = document.getElementById("size-error");
+    if (!alert) {
+      alert = document.createElement("p");
+      alert.id = "size-error"; alert.className = "error"; alert.setAttribute("role", "alert");
+      file.before(alert);
+    }
+    const mb = Math.floor(max / 1048576);
+    alert.textContent = `This file is ${(chosen.size / 1048576).toFixed(1)} MB; the unit accepts at most ${mb ? mb + " MB" : Math.floor(max / 1024) + " KB"}. Choose a smaller photo.`;
+  });
   // Numbered face boxes over a photo (positions in percent; set here because the CSP refuses
   // inline styles). On the probe step each box is the label of that face's radio button.
   document.querySelectorAll(".facebox[data-box]").forEach(box => {

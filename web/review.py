@@ -71,18 +71,26 @@ def record(exam_id: int, rank: int):
 @bp.get("/cases/<int:exam_id>/candidates/<int:rank>/image.jpg")
 @login_required
 def candidate_image(exam_id: int, rank: int):
-    data = wf().candidate_image(current_user(), exam_id, rank)
+    data = _viewed_candidate(exam_id, rank, "photo")
+    return display(services().gallery.recognizer, data)
+
+
+def _viewed_candidate(exam_id: int, rank: int, kind: str) -> bytes:
+    """A candidate's gallery image, its view recorded (ids only): who saw which subject, when."""
+    user = current_user()
+    data = wf().candidate_image(user, exam_id, rank)
     if data is None:
         raise UsageError("this candidate's images were erased from the gallery")
-    return display(services().gallery.recognizer, data)
+    row = wf().candidate(user, exam_id, rank)
+    wf().record_view(user, "view.candidate_image", f"exam:{exam_id}", rank=rank, subject_id=row["subject_id"],
+                     image_id=row["image_id"], kind=kind)  # fmt: skip
+    return data
 
 
 @bp.get("/cases/<int:exam_id>/candidates/<int:rank>/face.jpg")
 @login_required
 def candidate_face(exam_id: int, rank: int):
-    data = wf().candidate_image(current_user(), exam_id, rank)
-    if data is None:
-        raise UsageError("this candidate's images were erased from the gallery")
+    data = _viewed_candidate(exam_id, rank, "face")
     return face_view(services().gallery.recognizer, wf().analyze(data), data, None)
 
 
@@ -160,4 +168,7 @@ def release(exam_id: int):
 @bp.get("/cases/<int:exam_id>/report")
 @login_required
 def report(exam_id: int):
-    return render_template("review/report.html", r=wf().report(current_user(), exam_id))
+    user = current_user()
+    built = wf().report(user, exam_id)
+    wf().record_view(user, "view.lead_report", f"exam:{exam_id}", built["exam"]["case_id"])
+    return render_template("review/report.html", r=built)

@@ -1,4 +1,4 @@
-"""Confirmations after an action, by message id: a redirect carries ``?done=<id>``, never words.
+"""The menu's count of waiting overrides, and confirmations after an action, by message id: a redirect carries ``?done=<id>``, never words.
 
 The words live here, so a crafted link can at most pick one of these sentences (or none)."""
 
@@ -15,6 +15,15 @@ DONE = {
     "password-set": "The new password is set. The user's other sessions were ended.",
     "released": "The lead report was released.",
 }
+
+
+def overrides_waiting() -> list[int]:
+    """For the supervisor's menu: examinations waiting for a quality override (called by the page)."""
+    from web.auth import current_user
+    from web.services import services
+
+    user = current_user()
+    return services().workflow.awaiting_override(user) if user is not None else []
 
 
 def done_message() -> str | None:

@@ -215,6 +215,23 @@ def choose_face(wf, user: User, exam_id: int, face_index: int) -> Examination:
         return get(conn, exam_id)
 
 
+def awaiting_override(wf, user: User) -> list[int]:
+    """Examinations waiting for a supervisor's quality override: open, not overridden, and their
+    current image's search refused for quality (the refusal's audit entry names its hash)."""
+    if not user.has("supervisor"):
+        return []
+    with wf.store.connection() as conn:
+        rows = conn.execute(
+            "SELECT e.id FROM examinations e WHERE e.status = 'open' AND e.quality_override IS NULL"
+            " AND e.examiner_id != ? AND EXISTS (SELECT 1 FROM audit_log a WHERE a.action = 'search.refused'"
+            " AND a.case_id = e.case_id"
+            " AND json_extract(a.body, '$.details.probe_sha256') = coalesce(e.working_sha256, e.probe_sha256))"
+            " ORDER BY e.id",
+            (user.id,),
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
 def override_quality(wf, user: User, exam_id: int, reason: str) -> Examination:
     require_role(user, "supervisor")
     reason = (reason or "").strip()

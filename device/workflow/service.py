@@ -90,6 +90,9 @@ class Workflow:
     def start(self, user, case, offense, purpose, probe: bytes, source: str = "import"):
         return cases.start(self, user, case, offense, purpose, probe, source)
 
+    def awaiting_override(self, user):
+        return cases.awaiting_override(self, user)
+
     def refuse_probe(self, user, case, reason, size, source="import"):
         return cases.refuse_probe(self, user, case, reason, size, source)
 

@@ -88,3 +88,20 @@ def test_after_a_dissent_the_examiner_and_a_supervisor_are_offered_a_recorded_cl
     assert empty.status_code == 400 and "needs a reason" in empty.text
     closed = post(boss, "/cases/1/close", {"reason": "dissent upheld"}, "/cases/1/verify")
     assert closed.status_code == 302 and "closed without a lead" in boss.get(closed.location).text
+
+
+def test_a_waiting_override_is_counted_in_the_supervisors_menu_and_says_which_face_and_why(as_user):
+    from tests.gallery.conftest import blurred
+
+    exa = as_user("exa")
+    assert start(exa, probe=(io.BytesIO(blurred("obama2.jpg", sigma=14)), "blur.jpg")).status_code == 302
+    boss = as_user("boss")
+    assert 'class="badge"' not in boss.get("/cases").text  # nothing refused yet
+    assert post(exa, "/cases/1/search", {"face": "0"}, "/cases/1/enhance").status_code == 400
+    cases = boss.get("/cases").text
+    assert 'aria-label="1 quality override waiting">1</span>' in cases and "Waiting for your quality override" in cases
+    page = boss.get("/cases/1/enhance").text
+    assert "Face 1 (the box numbered 1 on the photo)" in page and "because:" in page
+    done = post(boss, "/cases/1/override", {"reason": "only photo"}, "/cases/1/enhance")
+    after = boss.get(done.location, follow_redirects=True).text
+    assert "Quality override recorded" in after and 'class="badge"' not in after

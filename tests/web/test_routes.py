@@ -163,7 +163,7 @@ def test_supervisor_screens_gallery_users_audit_and_override(as_user):
     form = {"csrf_token": token_from(boss, "/gallery/enroll"), "display_name": "Person C", "legal_basis": "warrant",
             "images": (io.BytesIO(small_jpeg("astronaut.png")), "a.jpg")}  # fmt: skip
     enroll = boss.post("/gallery/enroll", content_type="multipart/form-data", data=form)
-    assert enroll.status_code == 200 and b"1 image(s) enrolled" in enroll.data
+    assert enroll.status_code == 200 and b"1 photo enrolled." in enroll.data
     assert post(boss, "/gallery/subjects/3/delete", {"reason": "r"}).status_code == 400  # not confirmed
     assert post(boss, "/gallery/subjects/3/delete", {"reason": "expired warrant", "confirm": "yes"}).status_code == 302
     assert b"Person C" not in boss.get("/gallery").data

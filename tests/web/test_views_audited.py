@@ -5,6 +5,7 @@ the supervisor's menu; plain words for slugs and times."""
 from __future__ import annotations
 
 import io
+from datetime import date, timedelta
 
 from tests.web.test_reports_pages import audited
 from tests.web.test_routes import ALL_SIMILAR, post, start, to_review
@@ -105,3 +106,22 @@ def test_a_waiting_override_is_counted_in_the_supervisors_menu_and_says_which_fa
     done = post(boss, "/cases/1/override", {"reason": "only photo"}, "/cases/1/enhance")
     after = boss.get(done.location, follow_redirects=True).text
     assert "Quality override recorded" in after and 'class="badge"' not in after
+
+
+def test_an_enrollment_that_skipped_everything_is_not_green(as_user):
+    boss = as_user("boss")
+    data = {"display_name": "X", "legal_basis": "court order 1", "category": "wanted",
+            "images": (io.BytesIO(b"not an image"), "x.jpg")}  # fmt: skip
+    page = post(boss, "/gallery/enroll", data, "/gallery/enroll").text
+    assert 'class="error" id="enrolled" role="alert">Nothing was enrolled; 1 photo was skipped' in page
+    assert "image(s)" not in page
+
+
+def test_adding_a_user_is_confirmed(as_user):
+    boss = as_user("boss")
+    fields = {"username": "newbie", "display_name": "New Bie", "password": "a long enough secret 42",
+              "roles": "examiner", "training_valid_until": (date.today() + timedelta(days=30)).isoformat()}  # fmt: skip
+    added = post(boss, "/admin/users", fields)
+    assert added.status_code == 302, added.text[added.text.find("error"):][:300]
+    page = boss.get(added.location).text
+    assert "The account was added." in page and "Roles of newbie" in page

@@ -7,7 +7,15 @@ import logging
 from flask import current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from device.errors import AuthError, ErasedError, FieldfaceError, LockedError, NotAllowedError, StepError
+from device.errors import (
+    AuthError,
+    ErasedError,
+    FieldfaceError,
+    LockedError,
+    NotAllowedError,
+    NotFoundError,
+    StepError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +75,10 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(ErasedError)
     def _erased(exc: ErasedError):
         return _reply(410, str(exc))
+
+    @app.errorhandler(NotFoundError)
+    def _not_found(exc: NotFoundError):
+        return _reply(404, str(exc))
 
     @app.errorhandler(StepError)
     def _step(exc: StepError):

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from device.audit import Draft
-from device.errors import StepError, UsageError
+from device.errors import NotAllowedError, NotFoundError, StepError, UsageError
 from device.gallery import Actor, Probe, SearchRequest, SearchResult
 from device.gallery import scores as score_meaning
 from device.gallery.search import check_request, cite_audit_entry, refusal
@@ -124,7 +124,7 @@ def candidates(wf, user: User, exam_id: int, blind: bool = False) -> tuple[dict,
     with wf.store.connection() as conn:
         exam = get(conn, exam_id)
         if not may_see_images(user, exam):
-            raise UsageError(f"case examination {exam_id} is not yours to see")
+            raise NotAllowedError(f"case examination {exam_id} belongs to another user: refused")
         if exam.search_id is None:
             raise StepError("this examination has not been searched yet")
         rows = _rows(conn, exam)
@@ -140,7 +140,7 @@ def candidate(wf, user: User, exam_id: int, rank: int) -> dict:
     for row in rows:
         if row["rank"] == rank:
             return row
-    raise UsageError(f"no candidate {rank} in this examination")
+    raise NotFoundError(f"no candidate {rank} in this examination")
 
 
 def checklist(wf, exam_id: int, rank: int) -> dict[str, tuple[str, str]]:
@@ -173,7 +173,7 @@ def record(wf, user: User, exam_id: int, rank: int, checklist: dict, notes: dict
         row = conn.execute("SELECT subject_id FROM candidates WHERE search_id = ? AND rank = ?",
                            (exam.search_id, rank)).fetchone()  # fmt: skip
         if row is None:
-            raise UsageError(f"no candidate {rank} in this examination")
+            raise NotFoundError(f"no candidate {rank} in this examination")
         justification = None
         if disposition == "possible-lead":
             other = conn.execute("SELECT rank FROM dispositions WHERE exam_id = ? AND rank != ?"

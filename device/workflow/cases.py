@@ -16,7 +16,7 @@ import hashlib
 from dataclasses import dataclass
 
 from device.audit import Draft
-from device.errors import ErasedError, ImageError, NoFaceError, NotAllowedError, StepError, UsageError
+from device.errors import ErasedError, ImageError, NoFaceError, NotAllowedError, NotFoundError, StepError, UsageError
 from device.gallery import records
 from device.gallery.search import SearchRequest, check_request
 from device.workflow.probe import chosen_face
@@ -78,7 +78,7 @@ class Examination:
 def get(conn, exam_id: int) -> Examination:
     row = conn.execute(EXAM_SELECT + " WHERE e.id = ?", (exam_id,)).fetchone()
     if row is None:
-        raise UsageError(f"no case examination {exam_id} on this unit")
+        raise NotFoundError(f"no case examination {exam_id} on this unit")
     return Examination(*row)
 
 
@@ -134,7 +134,7 @@ def image_bytes(conn, exam_id: int, which: str) -> bytes:
         "SELECT probe_image, working_image, images_erased_at, search_id FROM examinations WHERE id = ?", (exam_id,)
     ).fetchone()
     if row is None:
-        raise UsageError(f"no case examination {exam_id} on this unit")
+        raise NotFoundError(f"no case examination {exam_id} on this unit")
     original, working, erased_at, search_id = row
     if erased_at is not None:
         raise ErasedError(f"the images of case examination {exam_id} were erased under the retention policy"

@@ -34,14 +34,43 @@
     document.addEventListener("visibilitychange", () => { if (document.hidden) stop(); });
     window.addEventListener("pagehide", stop);
   }
-  // Enhancement: a live preview while a value changes (the Preview button does the same without JS).
+  // Enhancement: a live preview while a value changes (the Preview button does the same without JS),
+  // shown at the top of the controls so it is on the first screen.
   const live = document.getElementById("live-preview");
-  document.querySelectorAll("form.edit").forEach(form => form.addEventListener("change", () => {
+  const showPreview = form => {
     const params = new URLSearchParams();
     form.querySelectorAll("input[type=number], input[name=op]").forEach(i => params.set(i.name, i.value));
     live.src = form.dataset.preview + "?" + params.toString();
-    live.classList.remove("hidden");
-  }));
+    document.getElementById("live-figure").classList.remove("hidden");
+  };
+  document.querySelectorAll("form.edit").forEach(form => form.addEventListener("change", () => showPreview(form)));
+  // Crop by dragging on the photo: the box's corners fill the crop form's four fractions.
+  const cropper = document.getElementById("cropper");
+  const cropForm = document.querySelector("form.edit input[name=op][value=crop]")?.form;
+  if (cropper && cropForm) {
+    const rect = document.getElementById("crop-rect"), img = cropper.querySelector("img.photo");
+    let start = null;
+    const at = e => {
+      const b = img.getBoundingClientRect();
+      return [Math.min(1, Math.max(0, (e.clientX - b.left) / b.width)), Math.min(1, Math.max(0, (e.clientY - b.top) / b.height))];
+    };
+    const draw = (a, b) => {
+      const [x0, x1] = [Math.min(a[0], b[0]), Math.max(a[0], b[0])], [y0, y1] = [Math.min(a[1], b[1]), Math.max(a[1], b[1])];
+      Object.assign(rect.style, {left: x0 * 100 + "%", top: y0 * 100 + "%", width: (x1 - x0) * 100 + "%", height: (y1 - y0) * 100 + "%"});
+      rect.classList.remove("hidden");
+      return {x0, y0, x1, y1};
+    };
+    cropper.addEventListener("pointerdown", e => { e.preventDefault(); start = at(e); cropper.setPointerCapture(e.pointerId); });
+    cropper.addEventListener("pointermove", e => { if (start) draw(start, at(e)); });
+    cropper.addEventListener("pointerup", e => {
+      if (!start) return;
+      const box = draw(start, at(e));
+      start = null;
+      if (box.x1 - box.x0 < 0.05 || box.y1 - box.y0 < 0.05) { rect.classList.add("hidden"); return; }
+      for (const [name, value] of Object.entries(box)) cropForm.querySelector(`input[name=${name}]`).value = value.toFixed(2);
+      showPreview(cropForm);
+    });
+  }
   // Search: through the JSON API the UI shares with other clients.
   const search = document.getElementById("search-form");
   if (search) search.addEventListener("submit", async e => {

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request, url_for
 
-from device.errors import UsageError
 from device.gallery.records import list_subjects
 from web.auth import current_user, login_required, roles_required
 from web.requests import json_object, whole_number

@@ -14,7 +14,7 @@ from web.auth import current_user, login_required
 from web.camera import PREVIEW_MAX_S
 from web.camera import holder as camera_holder
 from web.camera import page_state as camera_state
-from web.images import face_view, display, faces_for_screen, jpeg_response
+from web.images import display, face_view, faces_for_screen, jpeg_response
 from web.services import services
 
 bp = Blueprint("cases", __name__)

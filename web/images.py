@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Response
-
 import numpy as np
+from flask import Response
 
 from device.vision.align import similarity_transform, warp
 from device.workflow.enhance import encode_jpeg, fit

@@ -1,4 +1,5 @@
-"""The menu's count of waiting overrides, and confirmations after an action, by message id: a redirect carries ``?done=<id>``, never words.
+"""The menu's count of waiting overrides, and confirmations after an action by message id: a
+redirect carries ``?done=<id>``, never words.
 
 The words live here, so a crafted link can at most pick one of these sentences (or none)."""
 

@@ -150,8 +150,17 @@ def checklist(wf, exam_id: int, rank: int) -> dict[str, tuple[str, str]]:
     return {f: (v, n) for f, v, n in rows}
 
 
-def record(wf, user: User, exam_id: int, rank: int, checklist: dict, notes: dict, disposition: str, reason: str,
-           below_line_reason: str = ""):
+def record(
+    wf,
+    user: User,
+    exam_id: int,
+    rank: int,
+    checklist: dict,
+    notes: dict,
+    disposition: str,
+    reason: str,
+    below_line_reason: str = "",
+):
     """``checklist`` {feature: verdict}, ``notes`` {feature: text}; all features must be rated.
 
     A possible lead is one candidate per examination, refused here when another one already is;
@@ -187,8 +196,10 @@ def record(wf, user: User, exam_id: int, rank: int, checklist: dict, notes: dict
             if score < line:
                 justification = (below_line_reason or "").strip()[:1000]
                 if not justification:
-                    raise UsageError(f"this candidate scores {score:.2f}, below the worth-examining line {line:.2f}:"
-                                     " putting it forward as the possible lead needs a written justification")
+                    raise UsageError(
+                        f"this candidate scores {score:.2f}, below the worth-examining line {line:.2f}:"
+                        " putting it forward as the possible lead needs a written justification"
+                    )
                 reason = f"{reason}\nBelow the worth-examining line ({score:.2f} < {line:.2f}): {justification}"
         conn.executemany(
             "INSERT OR REPLACE INTO checklists(exam_id, rank, feature, verdict, note) VALUES (?, ?, ?, ?, ?)",

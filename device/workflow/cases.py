@@ -191,8 +191,9 @@ def start(wf, user: User, case: str, offense: str, purpose: str, probe: bytes, s
         return get(conn, exam_id)
 
 
-def refuse_probe(wf, user: User, case: str | None, reason: str, size: int, source: str = "import",
-                 sha: str | None = None) -> None:
+def refuse_probe(
+    wf, user: User, case: str | None, reason: str, size: int, source: str = "import", sha: str | None = None
+) -> None:
     """A refused probe (empty, not an image, no face, too large) is recorded: who tried what, when;
     its hash and size, never its pixels. Nothing else is written."""
     details = {"reason": reason, "bytes": size, "probe_source": source[:100]} | ({"probe_sha256": sha} if sha else {})

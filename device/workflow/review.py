@@ -55,8 +55,8 @@ def close_without_lead(wf, user: User, exam_id: int, reason: str) -> Examination
         else:
             exam, role = owned(conn, user, exam_id, "analysis", "dissented"), "examiner"
         if exam.status == "analysis":
-            leads = conn.execute("SELECT count(*) FROM dispositions WHERE exam_id = ? AND disposition = 'possible-lead'",
-                                 (exam_id,)).fetchone()[0]  # fmt: skip
+            sql = "SELECT count(*) FROM dispositions WHERE exam_id = ? AND disposition = 'possible-lead'"
+            leads = conn.execute(sql, (exam_id,)).fetchone()[0]
             if leads:
                 raise UsageError("a candidate is marked as a possible lead: ask for peer review, or change it first")
         conn.execute("UPDATE examinations SET status = 'closed', corroboration = coalesce(corroboration, ?),"

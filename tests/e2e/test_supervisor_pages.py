@@ -8,8 +8,10 @@ import pytest
 from tests.e2e.conftest import first_screen, login, no_sideways_scroll, open_page
 
 pytestmark = pytest.mark.e2e
-PAGES = {"supervisor": ("/cases", "/audit", "/admin/users", "/gallery", "/gallery/enroll", "/reports", "/status"),
-         "auditor": ("/cases", "/audit", "/reports", "/status")}
+PAGES = {
+    "supervisor": ("/cases", "/audit", "/admin/users", "/gallery", "/gallery/enroll", "/reports", "/status"),
+    "auditor": ("/cases", "/audit", "/reports", "/status"),
+}
 
 
 @pytest.mark.parametrize("who", ["supervisor", "auditor"])

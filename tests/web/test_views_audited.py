@@ -122,6 +122,6 @@ def test_adding_a_user_is_confirmed(as_user):
     fields = {"username": "newbie", "display_name": "New Bie", "password": "a long enough secret 42",
               "roles": "examiner", "training_valid_until": (date.today() + timedelta(days=30)).isoformat()}  # fmt: skip
     added = post(boss, "/admin/users", fields)
-    assert added.status_code == 302, added.text[added.text.find("error"):][:300]
+    assert added.status_code == 302, added.text[added.text.find("error") :][:300]
     page = boss.get(added.location).text
     assert "The account was added." in page and "Roles of newbie" in page

@@ -63,7 +63,7 @@ def test_a_lead_below_the_line_needs_a_recorded_justification(wf, people):
     exam = searched(wf, people)
     _facts, rows = wf.candidates(people["exa"], exam.id)
     low = next(r for r in rows if r["band"] == "below-line")
-    with pytest.raises(UsageError, match="below the worth-examining line .* justification"):
+    with pytest.raises(UsageError, match=r"below the worth-examining line .* justification"):
         wf.record_analysis(people["exa"], exam.id, low["rank"], ALL_SIMILAR, {}, "possible-lead", "looks alike")
     wf.record_analysis(people["exa"], exam.id, low["rank"], ALL_SIMILAR, {}, "possible-lead", "looks alike",
                        "witness named him; the photo is 20 years old")  # fmt: skip

@@ -60,6 +60,9 @@ def test_examiner_peer_and_supervisor_take_a_probe_to_a_released_lead_report(bro
     first_screen(exa, "2-enhancement-before-edit")
     edit = exa.get_by_role("group", name="brightness / contrast")
     edit.get_by_label("brightness").fill("8")
+    edit.get_by_label("brightness").blur()  # a changed value previews in place of the photo
+    expect(exa.get_by_role("img", name="live preview")).to_be_in_viewport()
+    first_screen(exa, "2-enhancement-preview")
     edit.get_by_role("button", name="Apply").click()
     expect(exa.get_by_role("listitem").filter(has_text="brightness_contrast")).to_be_visible()
     assert no_sideways_scroll(exa)

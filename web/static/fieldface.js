@@ -37,12 +37,18 @@
   // Enhancement: a live preview while a value changes (the Preview button does the same without JS),
   // shown at the top of the controls so it is on the first screen.
   const live = document.getElementById("live-preview");
+  const liveFigure = document.getElementById("live-figure"), cropArea = document.getElementById("cropper");
   const showPreview = form => {
     const params = new URLSearchParams();
     form.querySelectorAll("input[type=number], input[name=op]").forEach(i => params.set(i.name, i.value));
     live.src = form.dataset.preview + "?" + params.toString();
-    document.getElementById("live-figure").classList.remove("hidden");
+    liveFigure.classList.remove("hidden");
+    cropArea.classList.add("hidden");
   };
+  document.getElementById("live-close")?.addEventListener("click", () => {
+    liveFigure.classList.add("hidden");
+    cropArea.classList.remove("hidden");
+  });
   document.querySelectorAll("form.edit").forEach(form => form.addEventListener("change", () => showPreview(form)));
   // Crop by dragging on the photo: the box's corners fill the crop form's four fractions.
   const cropper = document.getElementById("cropper");
@@ -67,8 +73,8 @@
       const box = draw(start, at(e));
       start = null;
       if (box.x1 - box.x0 < 0.05 || box.y1 - box.y0 < 0.05) { rect.classList.add("hidden"); return; }
+      // The dashed box on the photo is the crop's preview; the numbers are filled for Apply.
       for (const [name, value] of Object.entries(box)) cropForm.querySelector(`input[name=${name}]`).value = value.toFixed(2);
-      showPreview(cropForm);
     });
   }
   // Search: through the JSON API the UI shares with other clients.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from device.errors import ErasedError, UsageError
+from device.errors import ErasedError, StepError, UsageError
 from device.workflow.analysis import DISPOSITIONS, FEATURES, VERDICTS
 from web.auth import current_user, login_required, roles_required
 from web.images import display, face_view, faces_for_screen
@@ -63,6 +63,8 @@ def record(exam_id: int, rank: int):
     try:
         wf().record_analysis(current_user(), exam_id, rank, checklist, notes, form.get("disposition", ""),
                              form.get("reason", ""), form.get("below_line_reason", ""))  # fmt: skip
+    except StepError:
+        raise  # a 409 in words of where the examination stands, not the form again
     except UsageError as exc:
         return _compare(exam_id, rank, blind=False, error=str(exc), status=400)
     return redirect(url_for("review.analysis", exam_id=exam_id))

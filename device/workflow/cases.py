@@ -23,6 +23,16 @@ from device.workflow.probe import chosen_face
 from device.workflow.users import User, require_role, require_trained, utc
 
 STEP_OF_STATUS = {"open": 1, "analysis": 3, "review": 4, "concurred": 5, "dissented": 4, "released": 5, "closed": 3}
+# Where an examination stands, in words, for a refusal of an action that belongs to another step.
+WHERE_IT_STANDS = {
+    "open": "has not been searched yet",
+    "analysis": "is at step 3, facial analysis",
+    "review": "awaits peer review",
+    "concurred": "was concurred with by the peer reviewer and awaits the release of its lead report",
+    "dissented": "ended in a dissent by the peer reviewer",
+    "released": "has a released lead report, which is final",
+    "closed": "was closed without a lead",
+}
 EXAM_COLUMNS = (
     "e.id, e.case_id, e.offense, e.purpose, e.examiner_id, u.username, e.status, e.probe_sha256, e.probe_format,"
     " e.working_sha256, e.face_index, e.quality_override, e.override_by, e.search_id, e.searched_sha256,"
@@ -110,7 +120,8 @@ def owned(conn, user: User, exam_id: int, *statuses: str) -> Examination:
     if exam.examiner_id != user.id:
         raise NotAllowedError(f"only the examiner of case examination {exam_id} may do this")
     if statuses and exam.status not in statuses:
-        raise StepError(f"case examination {exam_id} is at '{exam.status}', not at this step")
+        raise StepError(f"case examination {exam_id} {WHERE_IT_STANDS.get(exam.status, 'is past this step')}:"
+                        " this step is over")  # fmt: skip
     return exam
 
 

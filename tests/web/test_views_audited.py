@@ -125,3 +125,13 @@ def test_adding_a_user_is_confirmed(as_user):
     assert added.status_code == 302, added.text[added.text.find("error") :][:300]
     page = boss.get(added.location).text
     assert "The account was added." in page and "Roles of newbie" in page
+
+
+def test_a_change_after_release_is_a_409_that_says_the_report_is_final(as_user):
+    exa = as_user("exa")
+    to_review(exa)
+    post(as_user("peer"), "/review/1", {"choice": "1", "reason": "ears agree"})
+    post(as_user("boss"), "/cases/1/release", {}, "/cases/1/verify")
+    fields = {**ALL_SIMILAR, "disposition": "excluded", "reason": "changed my mind"}
+    r = exa.post("/cases/1/candidates/1", data={**fields, "csrf_token": exa.get("/api/v1/csrf-token").json["token"]})
+    assert r.status_code == 409 and "has a released lead report, which is final" in r.text

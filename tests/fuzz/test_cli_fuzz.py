@@ -48,7 +48,9 @@ def files(tmp_path_factory):
     (root / "hostile.png").write_bytes(png_141_bytes())
     (root / "rows.csv").write_text("image,subject,legal_basis\nnope.jpg,X,\n")
     (root / "empty").mkdir()
-    return [str(DATA / "obama.jpg"), str(root / "hostile.png"), str(root / "rows.csv"), str(root / "empty"),
+    # A copy: a fuzzed output option (``sync unit-card --output PATH``) may write over any path given.
+    (root / "obama.jpg").write_bytes((DATA / "obama.jpg").read_bytes())
+    return [str(root / "obama.jpg"), str(root / "hostile.png"), str(root / "rows.csv"), str(root / "empty"),
             str(root / "missing.jpg"), str(DATA)]  # fmt: skip
 
 

@@ -384,6 +384,9 @@ class PolicyConfig(Section):
     # Who may take a disclosure package with every candidate's face and name (device/disclosure);
     # everyone else gets it with candidates other than the lead redacted.
     disclosure_unredacted_roles: list[Literal["examiner", "reviewer", "supervisor", "auditor"]] = ["supervisor"]
+    # Who releases a concurred lead report: "supervisor" (a third person, the README's account
+    # table) or "examiner" (the case's examiner, or a supervisor, for agencies that allow it).
+    release_by: Literal["supervisor", "examiner"] = "supervisor"
 
 
 class ReportsConfig(Section):

@@ -89,5 +89,10 @@ class StepError(UsageError):
     """A workflow action out of order: the examination is not at the step the action belongs to."""
 
 
+class NotFoundError(UsageError):
+    """No such record (an examination, a candidate) on this unit: the web answers 404, the CLI
+    exits 2 like any bad argument."""
+
+
 class ErasedError(UsageError):
     """What was asked for was erased under the retention policy (the web answers 410 Gone)."""

@@ -22,6 +22,7 @@ Use it from any package::
     policy.blind_review                     # bool: peer reviewer blind to the examiner's disposition
     policy.training_valid_days              # days a user's training stays valid
     policy.disclosure_unredacted_roles      # roles that may take an unredacted disclosure package
+    policy.release_by                       # "supervisor" | "examiner": who releases a lead report
     policy.config                           # the whole effective Config
     policy.changed                          # {key: Change(value, updated_at, updated_by)}
     policy.reassess(face)                   # face with quality judged by the policy's thresholds
@@ -62,6 +63,7 @@ SETTINGS: dict[str, str] = {
     "policy.blind_review": "whether the peer reviewer must be blind to the examiner's disposition",
     "policy.training_valid_days": "days a user's recorded training stays valid",
     "policy.disclosure_unredacted_roles": "roles that may take a disclosure package without redaction",
+    "policy.release_by": "who releases a concurred lead report: supervisor, or the examiner (or a supervisor)",
 }
 
 
@@ -153,6 +155,7 @@ class Policy:
     blind_review = property(lambda self: self.config.policy.blind_review)
     training_valid_days = property(lambda self: self.config.policy.training_valid_days)
     disclosure_unredacted_roles = property(lambda self: list(self.config.policy.disclosure_unredacted_roles))
+    release_by = property(lambda self: self.config.policy.release_by)
 
     @property
     def quality(self) -> VisionQualityConfig:

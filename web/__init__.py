@@ -73,9 +73,12 @@ def create_app(store, config, test_config: dict | None = None, appliance=None) -
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
+    from web.messages import done_message, overrides_waiting
+
     @app.context_processor
     def _globals():
-        return {"version": __version__, "device_name": config.device.name}
+        return {"version": __version__, "device_name": config.device.name, "done": done_message(),
+                "overrides_waiting": overrides_waiting}  # fmt: skip
 
     @app.teardown_appcontext
     def _close_db(_exc):

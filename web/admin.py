@@ -32,7 +32,7 @@ def create():
         services().workflow.create_user(current_user(), *fields, f.get("training_valid_until"))
     except UsageError as exc:
         return _page(str(exc), f, 400)
-    return redirect(url_for("admin.users"))
+    return redirect(url_for("admin.users", done="user-added"))
 
 
 @bp.post("/users/<int:user_id>")
@@ -50,4 +50,5 @@ def update(user_id: int):
                            active=f.get("active") == "1")  # fmt: skip
     except FieldfaceError as exc:
         return _page(str(exc), None, 403 if not isinstance(exc, UsageError) else 400)
-    return redirect(url_for("admin.users"))
+    done = {"unlock": "lockout-cleared", "password": "password-set"}.get(action, "user-changed")
+    return redirect(url_for("admin.users", done=done))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request, url_for
 
-from device.errors import UsageError
 from device.gallery.records import list_subjects
 from web.auth import current_user, login_required, roles_required
 from web.requests import json_object, whole_number
@@ -67,13 +66,8 @@ def subjects():
 @bp.get("/audit")
 @roles_required("auditor", "supervisor")
 def audit():
-    try:
-        after = int(request.args.get("after", 0))
-        limit = int(request.args.get("limit", 100))
-    except ValueError:
-        raise UsageError("after and limit are numbers") from None
-    if after < 0 or not 1 <= limit <= 1000:
-        raise UsageError("after is 0 or more; limit is 1 to 1000")
+    after = whole_number(request.args.get("after", "0"), "after", 0)
+    limit = whole_number(request.args.get("limit", "100"), "limit", 1, 1000)
     return jsonify(entries=[e.to_wire() for e in services().audit.entries(after, limit)])
 
 

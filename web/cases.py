@@ -18,7 +18,7 @@ from web.auth import current_user, login_required
 from web.camera import PREVIEW_MAX_S
 from web.camera import holder as camera_holder
 from web.camera import page_state as camera_state
-from web.images import display, faces_for_screen, jpeg_response
+from web.images import display, face_view, faces_for_screen, jpeg_response
 from web.services import services
 
 bp = Blueprint("cases", __name__)
@@ -105,7 +105,8 @@ def create():
 @login_required
 def show(exam_id: int):
     exam = wf().examination(current_user(), exam_id)
-    return redirect(url_for(STEP_ENDPOINT[exam.step], exam_id=exam_id))
+    done = request.args.get("done")  # a message id (web/messages.py), carried to the step's page
+    return redirect(url_for(STEP_ENDPOINT[exam.step], exam_id=exam_id, **({"done": done} if done else {})))
 
 
 @bp.get("/cases/<int:exam_id>/probe")
@@ -191,22 +192,32 @@ def face(exam_id: int):
 @login_required
 def override(exam_id: int):
     wf().override_quality(current_user(), exam_id, request.form.get("reason", ""))
-    return redirect(url_for("cases.show", exam_id=exam_id))
+    return redirect(url_for("cases.show", exam_id=exam_id, done="override"))
 
 
 @bp.get("/cases/<int:exam_id>/enhance")
 @login_required
-def enhance(exam_id: int):
+def enhance(exam_id: int, error=None, status=200, preview_args=None):
     user = current_user()
     exam = wf().examination(user, exam_id)
     faces = faces_for_screen(wf().analyze_working(exam))
     chosen = exam.face_index if exam.face_index is not None else (0 if len(faces) == 1 else None)
     failing = chosen is not None and faces[chosen]["quality"]["verdict"] == "fail"
+    # The Preview button posts (its form holds the one-use token); the picture's URL carries only
+    # the edit's parameters, never the token.
+    args = preview_args or {}
     return render_template("cases/enhance.html", exam=exam, faces=faces, chosen=chosen, failing=failing,
                            enhancement_allowed=wf().policy().enhancement_allowed,
-                           edits=wf().edits(exam_id), ops=OPS, preview=request.args.get("op"),
+                           edits=wf().edits(exam_id), ops=OPS, preview=args.get("op"),
                            still_count=len(wf().stills(user, exam_id)),
-                           preview_args=request.args.to_dict(), error=request.args.get("error"))  # fmt: skip
+                           preview_args=args, error=error), status  # fmt: skip
+
+
+@bp.post("/cases/<int:exam_id>/enhance/preview")
+@login_required
+def preview_page(exam_id: int):
+    args = {k: v for k, v in request.form.to_dict().items() if k != "csrf_token"}
+    return enhance(exam_id, preview_args=args)
 
 
 @bp.get("/cases/<int:exam_id>/enhance/preview.jpg")
@@ -224,7 +235,7 @@ def apply_edit(exam_id: int):
     try:
         wf().apply_edit(current_user(), exam_id, params.pop("op", ""), params)
     except UsageError as exc:
-        return redirect(url_for("cases.enhance", exam_id=exam_id, error=str(exc)))
+        return enhance(exam_id, str(exc), 400)
     return redirect(url_for("cases.enhance", exam_id=exam_id))
 
 
@@ -238,8 +249,19 @@ def search(exam_id: int):
     except FieldfaceError as exc:
         if not isinstance(exc, UsageError):
             raise
-        return redirect(url_for("cases.enhance", exam_id=exam_id, error=str(exc)))
+        return enhance(exam_id, str(exc), 400)
     return redirect(url_for("review.analysis", exam_id=exam_id))
+
+
+@bp.get("/cases/<int:exam_id>/face.jpg")
+@login_required
+def face_image(exam_id: int):
+    """The searched face (the chosen face of the working image before the search), eye-aligned:
+    shown on every step after the first and in the lead report."""
+    user = current_user()
+    exam = wf().examination(user, exam_id)
+    data = wf().image(user, exam_id, "searched" if exam.search_id else "working")
+    return face_view(services().gallery.recognizer, wf().analyze(data), data, exam.face_index)
 
 
 @bp.get("/cases/<int:exam_id>/image/<which>.jpg")

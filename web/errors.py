@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from device.errors import AuthError, ErasedError, FieldfaceError, LockedError, NotAllowedError, StepError
+from device.errors import (
+    AuthError,
+    ErasedError,
+    FieldfaceError,
+    LockedError,
+    NotAllowedError,
+    NotFoundError,
+    StepError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +32,30 @@ def _reply(status: int, message: str):
     return render_template("error.html", status=status, message=message), status
 
 
+def _too_large(exc):
+    """413 in words, with the unit's limit; step 1's form comes back with what was typed, and the
+    refused probe is recorded like any other refused import."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    size = f"{limit // 2**20} MB" if limit >= 2**20 else f"{limit // 2**10} KB"
+    message = f"The file is larger than the {size} this unit accepts: choose a smaller photo."
+    if _wants_json() or request.method != "POST" or request.endpoint != "cases.create":
+        return _reply(413, message)
+    from web.auth import current_user
+    from web.cases import _new_form
+    from web.requests import leading_fields
+    from web.services import services
+
+    form = leading_fields(("case", "offense", "purpose"))
+    user = current_user()
+    if user is not None:
+        services().workflow.refuse_probe(user, form.get("case") or None, "too large", request.content_length or 0)
+    body, _status = _new_form(message, form, 413)
+    return body, 413
+
+
 def register_error_handlers(app) -> None:
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
+
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         return _reply(exc.code or 500, exc.description or exc.name)
@@ -44,6 +75,10 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(ErasedError)
     def _erased(exc: ErasedError):
         return _reply(410, str(exc))
+
+    @app.errorhandler(NotFoundError)
+    def _not_found(exc: NotFoundError):
+        return _reply(404, str(exc))
 
     @app.errorhandler(StepError)
     def _step(exc: StepError):

@@ -35,6 +35,7 @@ def subject(subject_id: int):
     with services().store.connection() as conn:
         row = get_subject(conn, subject_id)
         images = image_ids(conn, subject_id)
+    services().workflow.record_view(current_user(), "view.gallery_subject", f"subject:{subject_id}")
     return render_template("gallery/subject.html", s=row, images=images)
 
 
@@ -45,6 +46,7 @@ def image(image_id: int):
         data = image_bytes(conn, image_id)
     if data is None:
         raise UsageError("no such image (erased?)")
+    services().workflow.record_view(current_user(), "view.gallery_image", f"image:{image_id}")
     return display(services().gallery.recognizer, data, 480)
 
 

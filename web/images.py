@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
 from flask import Response
 
+from device.vision.align import similarity_transform, warp
 from device.workflow.enhance import encode_jpeg, fit
 
 DISPLAY_MAX_SIDE = 1280
+# The comparator's face view: every face warped so the eye centres land on the same two points of
+# a square (level, same scale), with room for hairline, ears and chin; two views side by side are
+# then compared like for like, whatever the photos' sizes.
+FACE_VIEW = 320
+EYES_AT = np.array([[115.0, 135.0], [205.0, 135.0]])
 
 
 def jpeg_response(data: bytes) -> Response:
@@ -15,6 +22,22 @@ def jpeg_response(data: bytes) -> Response:
 
 def display(recognizer, data: bytes, max_side: int = DISPLAY_MAX_SIDE) -> Response:
     return jpeg_response(encode_jpeg(fit(recognizer.decode(data).rgb, max_side), 88))
+
+
+def face_view(recognizer, analysis, data: bytes, index: int | None) -> Response:
+    """The face ``index`` of ``data`` (the largest when None), aligned on the eyes (FACE_VIEW)."""
+    if not analysis.faces:
+        raise ValueError("no face in this image")
+    if index is None or not 0 <= index < len(analysis.faces):
+        index = max(range(len(analysis.faces)), key=lambda i: _area(analysis.faces[i].box))
+    face = analysis.faces[index]
+    eyes = (face.points if face.points is not None else face.keypoints)[:2]
+    matrix = similarity_transform(np.asarray(eyes, np.float64), EYES_AT)
+    return jpeg_response(encode_jpeg(warp(recognizer.decode(data).rgb, matrix, FACE_VIEW), 90))
+
+
+def _area(box) -> float:
+    return float((box[2] - box[0]) * (box[3] - box[1]))
 
 
 def faces_for_screen(analysis) -> list[dict]:

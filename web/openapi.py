@@ -69,6 +69,7 @@ def document() -> dict:
                     "responses": {
                         "201": {"description": "the ranked candidates with the meaning of their scores"},
                         "400": {**_ERR, "description": "bad input or a failing probe without override"},
+                        "404": {**_ERR, "description": "no such examination on this unit"},
                         "409": {**_ERR, "description": "the examination is not at this step"},
                         **_COMMON,
                     },

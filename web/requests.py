@@ -33,6 +33,26 @@ class InMemoryRequest(Request):
         raise BadRequest(f"the body is not valid JSON: {e}")
 
 
+def leading_fields(names: tuple[str, ...], limit: int = 64 * 1024) -> dict[str, str]:
+    """The plain text fields ``names`` from the start of a multipart body that was refused as too
+    large (its file part comes after them in the form), read from at most ``limit`` bytes: so a
+    refused upload keeps the case number and purpose that were typed. Anything unclear is left out."""
+    boundary = request.mimetype_params.get("boundary", "")
+    if request.mimetype != "multipart/form-data" or not boundary:
+        return {}
+    head = request.input_stream.read(min(limit, request.content_length or 0))  # the raw body: .stream refuses it
+    out = {}
+    for part in head.split(b"--" + boundary.encode("latin-1"))[1:-1]:
+        header, _, body = part.partition(b"\r\n\r\n")
+        disposition = header.decode("latin-1", "replace")
+        if "filename=" in disposition:
+            break  # the file: the fields of interest come before it
+        for name in names:
+            if f'name="{name}"' in disposition:
+                out[name] = body.removesuffix(b"\r\n").decode("utf-8", "replace")[:4000]
+    return out
+
+
 def _constant(name: str):
     raise ValueError(f"{name} is not a number JSON allows")
 

@@ -7,10 +7,10 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 
 from device.demo import is_example
 from device.disclosure import make_package
-from device.errors import ErasedError, UsageError
+from device.errors import ErasedError, StepError, UsageError
 from device.workflow.analysis import DISPOSITIONS, FEATURES, VERDICTS
 from web.auth import current_user, login_required, roles_required
-from web.images import display, faces_for_screen
+from web.images import display, face_view, faces_for_screen
 from web.services import services
 
 bp = Blueprint("review", __name__)
@@ -20,14 +20,16 @@ def wf():
     return services().workflow
 
 
+# A refused action re-renders its page with the message and a 4xx: no message ever travels in a
+# URL (a crafted link could otherwise choose the words in the alert).
 @bp.get("/cases/<int:exam_id>/analysis")
 @login_required
-def analysis(exam_id: int):
+def analysis(exam_id: int, error=None, status=200):
     user = current_user()
     exam = wf().examination(user, exam_id)
     facts, rows = wf().candidates(user, exam_id)
     return render_template("review/analysis.html", exam=exam, facts=facts, candidates=rows,
-                           unredacted_allowed=_unredacted_allowed(user), error=request.args.get("error"))  # fmt: skip
+                           unredacted_allowed=_unredacted_allowed(user), error=error), status  # fmt: skip
 
 
 def _unredacted_allowed(user) -> bool:
@@ -67,7 +69,9 @@ def record(exam_id: int, rank: int):
     notes = {key: form.get(f"n_{key}", "") for key, _ in FEATURES}
     try:
         wf().record_analysis(current_user(), exam_id, rank, checklist, notes, form.get("disposition", ""),
-                             form.get("reason", ""))  # fmt: skip
+                             form.get("reason", ""), form.get("below_line_reason", ""))  # fmt: skip
+    except StepError:
+        raise  # a 409 in words of where the examination stands, not the form again
     except UsageError as exc:
         return _compare(exam_id, rank, blind=False, error=str(exc), status=400)
     return redirect(url_for("review.analysis", exam_id=exam_id))
@@ -76,21 +80,38 @@ def record(exam_id: int, rank: int):
 @bp.get("/cases/<int:exam_id>/candidates/<int:rank>/image.jpg")
 @login_required
 def candidate_image(exam_id: int, rank: int):
-    data = wf().candidate_image(current_user(), exam_id, rank)
+    data = _viewed_candidate(exam_id, rank, "photo")
+    return display(services().gallery.recognizer, data)
+
+
+def _viewed_candidate(exam_id: int, rank: int, kind: str) -> bytes:
+    """A candidate's gallery image, its view recorded (ids only): who saw which subject, when."""
+    user = current_user()
+    data = wf().candidate_image(user, exam_id, rank)
     if data is None:
         raise UsageError("this candidate's images were erased from the gallery")
-    return display(services().gallery.recognizer, data)
+    row = wf().candidate(user, exam_id, rank)
+    wf().record_view(user, "view.candidate_image", f"exam:{exam_id}", rank=rank, subject_id=row["subject_id"],
+                     image_id=row["image_id"], kind=kind)  # fmt: skip
+    return data
+
+
+@bp.get("/cases/<int:exam_id>/candidates/<int:rank>/face.jpg")
+@login_required
+def candidate_face(exam_id: int, rank: int):
+    data = _viewed_candidate(exam_id, rank, "face")
+    return face_view(services().gallery.recognizer, wf().analyze(data), data, None)
 
 
 @bp.get("/cases/<int:exam_id>/verify")
 @login_required
-def verify(exam_id: int):
+def verify(exam_id: int, error=None, status=200):
     user = current_user()
     exam = wf().examination(user, exam_id)
     _facts, rows = wf().candidates(user, exam_id)
     review = wf().review_record(user, exam_id)
-    return render_template("review/verify.html", exam=exam, candidates=rows, review=review,
-                           error=request.args.get("error"))  # fmt: skip
+    return render_template("review/verify.html", exam=exam, candidates=rows, review=review, error=error,
+                           may_release=wf().may_release(user, exam)), status  # fmt: skip
 
 
 @bp.post("/cases/<int:exam_id>/verify")
@@ -99,7 +120,7 @@ def submit(exam_id: int):
     try:
         wf().submit_for_review(current_user(), exam_id, request.form.get("corroboration", ""))
     except UsageError as exc:
-        return redirect(url_for("review.verify", exam_id=exam_id, error=str(exc)))
+        return verify(exam_id, str(exc), 400)
     return redirect(url_for("review.verify", exam_id=exam_id))
 
 
@@ -107,10 +128,12 @@ def submit(exam_id: int):
 @login_required
 def close(exam_id: int):
     try:
-        wf().close_without_lead(current_user(), exam_id, request.form.get("reason", ""))
+        exam = wf().close_without_lead(current_user(), exam_id, request.form.get("reason", ""))
     except UsageError as exc:
-        return redirect(url_for("review.analysis", exam_id=exam_id, error=str(exc)))
-    return redirect(url_for("cases.index"))
+        if wf().examination(current_user(), exam_id).status == "dissented":
+            return verify(exam_id, str(exc), 400)
+        return analysis(exam_id, str(exc), 400)
+    return redirect(url_for("cases.index", done="closed", case=exam.case_id))
 
 
 @bp.get("/review")
@@ -148,7 +171,7 @@ def peer_submit(exam_id: int):
 @login_required
 def release(exam_id: int):
     wf().release(current_user(), exam_id)
-    return redirect(url_for("review.report", exam_id=exam_id))
+    return redirect(url_for("review.report", exam_id=exam_id, done="released"))
 
 
 @bp.get("/cases/<int:exam_id>/report")
@@ -156,6 +179,7 @@ def release(exam_id: int):
 def report(exam_id: int):
     user = current_user()
     r = wf().report(user, exam_id)
+    wf().record_view(user, "view.lead_report", f"exam:{exam_id}", r["exam"]["case_id"])
     return render_template("review/report.html", r=r, unredacted_allowed=_unredacted_allowed(user),
                            example=is_example(r["exam"]["case_id"], wf().audit.device_id))  # fmt: skip
 

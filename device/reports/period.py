@@ -51,7 +51,11 @@ def compute(entries: list[Entry], acked: dict[str, int], start: date, end: date)
     searches = of(A.SEARCH)
     refused = of(A.SEARCH_REFUSED, None)
     refusal_reasons = Counter(str(e.details.get("reason", "unstated")) for e in refused)
-    dispositions = Counter(str(e.details.get(A.DISPOSITION_FIELD)) for e in of(A.DISPOSITION))
+    # A candidate's disposition may be saved again (corrected): count each candidate of each
+    # examination once, by its last saved disposition in the period.
+    last = {(e.object, e.details.get("rank")) if e.object else e.seq: e.details.get(A.DISPOSITION_FIELD)
+            for e in of(A.DISPOSITION)}  # fmt: skip
+    dispositions = Counter(str(d) for d in last.values())
     verdicts = Counter(str(e.details.get(A.REVIEW_FIELD)) for e in of(A.REVIEW))
     reviews = sum(verdicts.values())
     enrolled = of(A.ENROLL)

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from device.audit import Draft
-from device.errors import StepError, UsageError
+from device.errors import NotAllowedError, NotFoundError, StepError, UsageError
 from device.gallery import Actor, Probe, SearchRequest, SearchResult
 from device.gallery import scores as score_meaning
 from device.gallery.search import check_request, cite_audit_entry, refusal
@@ -113,6 +113,7 @@ def _rows(conn, exam) -> list[dict]:
             "display_name": name if name is not None else "(subject erased from the gallery)",
             "reference": ref, "category": cat, "erased": name is None,
             "disposition": disp, "reason": reason, "checklist_done": checked == len(FEATURES),
+            "same_photo": score_meaning.same_photo(score),
         })  # fmt: skip
     return out
 
@@ -135,7 +136,7 @@ def candidates(wf, user: User, exam_id: int, blind: bool = False) -> tuple[dict,
     with wf.store.connection() as conn:
         exam = get(conn, exam_id)
         if not may_see_images(user, exam):
-            raise UsageError(f"case examination {exam_id} is not yours to see")
+            raise NotAllowedError(f"case examination {exam_id} belongs to another user: refused")
         if exam.search_id is None:
             raise StepError("this examination has not been searched yet")
         rows = _rows(conn, exam)
@@ -151,7 +152,7 @@ def candidate(wf, user: User, exam_id: int, rank: int) -> dict:
     for row in rows:
         if row["rank"] == rank:
             return row
-    raise UsageError(f"no candidate {rank} in this examination")
+    raise NotFoundError(f"no candidate {rank} in this examination")
 
 
 def checklist(wf, exam_id: int, rank: int) -> dict[str, tuple[str, str]]:
@@ -161,8 +162,22 @@ def checklist(wf, exam_id: int, rank: int) -> dict[str, tuple[str, str]]:
     return {f: (v, n) for f, v, n in rows}
 
 
-def record(wf, user: User, exam_id: int, rank: int, checklist: dict, notes: dict, disposition: str, reason: str):
-    """``checklist`` {feature: verdict}, ``notes`` {feature: text}; all features must be rated."""
+def record(
+    wf,
+    user: User,
+    exam_id: int,
+    rank: int,
+    checklist: dict,
+    notes: dict,
+    disposition: str,
+    reason: str,
+    below_line_reason: str = "",
+):
+    """``checklist`` {feature: verdict}, ``notes`` {feature: text}; all features must be rated.
+
+    A possible lead is one candidate per examination, refused here when another one already is;
+    a candidate scoring below the search's worth-examining line is put forward only with a separate
+    recorded justification (``below_line_reason``), which goes into the audit entry."""
     require_role(user, "examiner")
     require_trained(user, wf.today())
     missing = [label for key, label in FEATURES if checklist.get(key) not in VERDICTS]
@@ -179,7 +194,25 @@ def record(wf, user: User, exam_id: int, rank: int, checklist: dict, notes: dict
         row = conn.execute("SELECT subject_id FROM candidates WHERE search_id = ? AND rank = ?",
                            (exam.search_id, rank)).fetchone()  # fmt: skip
         if row is None:
-            raise UsageError(f"no candidate {rank} in this examination")
+            raise NotFoundError(f"no candidate {rank} in this examination")
+        justification = None
+        if disposition == "possible-lead":
+            other = conn.execute("SELECT rank FROM dispositions WHERE exam_id = ? AND rank != ?"
+                                 " AND disposition = 'possible-lead'", (exam_id, rank)).fetchone()  # fmt: skip
+            if other:
+                raise UsageError(f"candidate {other[0]} is already the possible lead: only one candidate per"
+                                 " examination can be; change that one first")  # fmt: skip
+            score, line = conn.execute("SELECT c.score, s.worth_examining FROM candidates c JOIN searches s"
+                                       " ON s.id = c.search_id WHERE c.search_id = ? AND c.rank = ?",
+                                       (exam.search_id, rank)).fetchone()  # fmt: skip
+            if score < line:
+                justification = (below_line_reason or "").strip()[:1000]
+                if not justification:
+                    raise UsageError(
+                        f"this candidate scores {score:.2f}, below the worth-examining line {line:.2f}:"
+                        " putting it forward as the possible lead needs a written justification"
+                    )
+                reason = f"{reason}\nBelow the worth-examining line ({score:.2f} < {line:.2f}): {justification}"
         conn.executemany(
             "INSERT OR REPLACE INTO checklists(exam_id, rank, feature, verdict, note) VALUES (?, ?, ?, ?, ?)",
             [(exam_id, rank, key, checklist[key], clean_notes[key]) for key, _ in FEATURES],
@@ -192,6 +225,8 @@ def record(wf, user: User, exam_id: int, rank: int, checklist: dict, notes: dict
         counts = {v: sum(checklist[k] == v for k, _ in FEATURES) for v in VERDICTS}
         details = {"rank": rank, "subject_id": row[0], "disposition": disposition, "reason": reason[:200],
                    "checklist": counts}  # fmt: skip
+        if justification:
+            details["below_line_justification"] = justification[:200]
         wf.audit.append_in(conn, [Draft("exam.disposition", user.username, "examiner", f"exam:{exam_id}",
                                         exam.case_id, details=details)])  # fmt: skip
         return get(conn, exam_id)

@@ -16,13 +16,23 @@ import hashlib
 from dataclasses import dataclass
 
 from device.audit import Draft
-from device.errors import ErasedError, NotAllowedError, StepError, UsageError
+from device.errors import ErasedError, ImageError, NoFaceError, NotAllowedError, NotFoundError, StepError, UsageError
 from device.gallery import records
 from device.gallery.search import SearchRequest, check_request
 from device.workflow.probe import chosen_face
 from device.workflow.users import User, require_role, require_trained, utc
 
 STEP_OF_STATUS = {"open": 1, "analysis": 3, "review": 4, "concurred": 5, "dissented": 4, "released": 5, "closed": 3}
+# Where an examination stands, in words, for a refusal of an action that belongs to another step.
+WHERE_IT_STANDS = {
+    "open": "has not been searched yet",
+    "analysis": "is at step 3, facial analysis",
+    "review": "awaits peer review",
+    "concurred": "was concurred with by the peer reviewer and awaits the release of its lead report",
+    "dissented": "ended in a dissent by the peer reviewer",
+    "released": "has a released lead report, which is final",
+    "closed": "was closed without a lead",
+}
 EXAM_COLUMNS = (
     "e.id, e.case_id, e.offense, e.purpose, e.examiner_id, u.username, e.status, e.probe_sha256, e.probe_format,"
     " e.working_sha256, e.face_index, e.quality_override, e.override_by, e.search_id, e.searched_sha256,"
@@ -78,7 +88,7 @@ class Examination:
 def get(conn, exam_id: int) -> Examination:
     row = conn.execute(EXAM_SELECT + " WHERE e.id = ?", (exam_id,)).fetchone()
     if row is None:
-        raise UsageError(f"no case examination {exam_id} on this unit")
+        raise NotFoundError(f"no case examination {exam_id} on this unit")
     return Examination(*row)
 
 
@@ -110,7 +120,8 @@ def owned(conn, user: User, exam_id: int, *statuses: str) -> Examination:
     if exam.examiner_id != user.id:
         raise NotAllowedError(f"only the examiner of case examination {exam_id} may do this")
     if statuses and exam.status not in statuses:
-        raise StepError(f"case examination {exam_id} is at '{exam.status}', not at this step")
+        raise StepError(f"case examination {exam_id} {WHERE_IT_STANDS.get(exam.status, 'is past this step')}:"
+                        " this step is over")  # fmt: skip
     return exam
 
 
@@ -134,7 +145,7 @@ def image_bytes(conn, exam_id: int, which: str) -> bytes:
         "SELECT probe_image, working_image, images_erased_at, search_id FROM examinations WHERE id = ?", (exam_id,)
     ).fetchone()
     if row is None:
-        raise UsageError(f"no case examination {exam_id} on this unit")
+        raise NotFoundError(f"no case examination {exam_id} on this unit")
     original, working, erased_at, search_id = row
     if erased_at is not None:
         raise ErasedError(f"the images of case examination {exam_id} were erased under the retention policy"
@@ -166,9 +177,15 @@ def start(wf, user: User, case: str, offense: str, purpose: str, probe: bytes, s
     require_trained(user, wf.today())
     req = check_request(SearchRequest(case, offense, purpose, wf.config.gallery.default_gallery), wf.policy())
     if not probe:
+        refuse_probe(wf, user, req.case, "empty", 0, source)
         raise UsageError("a probe image is required: take a photo or import a JPEG/PNG file")
     sha = hashlib.sha256(probe).hexdigest()
-    analysis = analysis_of(wf, probe, sha)  # ImageError / NoFaceError before anything is written
+    try:
+        analysis = analysis_of(wf, probe, sha)  # ImageError / NoFaceError before anything is written
+    except (ImageError, NoFaceError) as exc:
+        refuse_probe(wf, user, req.case, "no face" if isinstance(exc, NoFaceError) else "not an image", len(probe),
+                     source, sha)  # fmt: skip
+        raise
     now = utc(wf.now())
     face = 0 if len(analysis.faces) == 1 else None
     with wf.store.connection() as conn, wf.store.transaction(conn):
@@ -189,6 +206,16 @@ def start(wf, user: User, case: str, offense: str, purpose: str, probe: bytes, s
         return get(conn, exam_id)
 
 
+def refuse_probe(
+    wf, user: User, case: str | None, reason: str, size: int, source: str = "import", sha: str | None = None
+) -> None:
+    """A refused probe (empty, not an image, no face, too large) is recorded: who tried what, when;
+    its hash and size, never its pixels. Nothing else is written."""
+    details = {"reason": reason, "bytes": size, "probe_source": source[:100]} | ({"probe_sha256": sha} if sha else {})
+    wf.audit.record("exam.probe_refused", actor=user.username, role=user.acting_as("examiner"), case=case,
+                    outcome="denied", details=details)  # fmt: skip
+
+
 def choose_face(wf, user: User, exam_id: int, face_index: int) -> Examination:
     with wf.store.connection() as conn:
         exam = owned(conn, user, exam_id, "open")
@@ -202,6 +229,23 @@ def choose_face(wf, user: User, exam_id: int, face_index: int) -> Examination:
         wf.audit.append_in(conn, [Draft("exam.face", user.username, "examiner", f"exam:{exam_id}", exam.case_id,
                                         details={"face_index": face_index, "quality": verdict})])  # fmt: skip
         return get(conn, exam_id)
+
+
+def awaiting_override(wf, user: User) -> list[int]:
+    """Examinations waiting for a supervisor's quality override: open, not overridden, and their
+    current image's search refused for quality (the refusal's audit entry names its hash)."""
+    if not user.has("supervisor"):
+        return []
+    with wf.store.connection() as conn:
+        rows = conn.execute(
+            "SELECT e.id FROM examinations e WHERE e.status = 'open' AND e.quality_override IS NULL"
+            " AND e.examiner_id != ? AND EXISTS (SELECT 1 FROM audit_log a WHERE a.action = 'search.refused'"
+            " AND a.case_id = e.case_id"
+            " AND json_extract(a.body, '$.details.probe_sha256') = coalesce(e.working_sha256, e.probe_sha256))"
+            " ORDER BY e.id",
+            (user.id,),
+        ).fetchall()
+    return [r[0] for r in rows]
 
 
 def override_quality(wf, user: User, exam_id: int, reason: str) -> Examination:

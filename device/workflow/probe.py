@@ -118,7 +118,7 @@ def chosen_face(analysis, face_index: int | None) -> int:
     count = len(analysis.faces)
     if face_index is None:
         if count > 1:
-            raise UsageError(f"the probe shows {count} faces: choose one (0 = largest, --face N on the command line)")
+            raise UsageError(f"the probe shows {count} faces: choose one to search (numbered from 0, largest first)")
         return 0
     if isinstance(face_index, bool) or not isinstance(face_index, int) or not 0 <= face_index < count:
         raise UsageError(f"choose one of the {count} faces found (0 to {count - 1})")

@@ -24,14 +24,25 @@ STATEMENT = (
 )
 
 
+def may_release(policy, user: User, exam) -> bool:
+    """The release rule, stated once: a supervisor always (never on their own examination); the
+    examiner too only where the agency's policy ``release_by`` is ``examiner``."""
+    if user.has("supervisor") and exam.examiner_id != user.id:
+        return True
+    return policy.release_by == "examiner" and exam.examiner_id == user.id
+
+
 def release(wf, user: User, exam_id: int):
     with wf.store.connection() as conn, wf.store.transaction(conn):
         exam = get(conn, exam_id)
-        if exam.examiner_id != user.id and not user.has("supervisor"):
-            raise NotAllowedError("only the examiner or a supervisor releases a lead report")
+        if not may_release(wf.policy(), user, exam):
+            if wf.policy().release_by == "supervisor":
+                raise NotAllowedError("under this unit's policy a supervisor releases lead reports"
+                                      " (never on an examination of their own)")  # fmt: skip
+            raise NotAllowedError("only the examiner of this examination or a supervisor releases its lead report")
         if exam.status != "concurred":
-            raise StepError("a lead report is released only after a peer reviewer concurred")
-        role = "examiner" if exam.examiner_id == user.id else "supervisor"
+            raise StepError(_not_releasable(exam.status))
+        role = "supervisor" if user.has("supervisor") and exam.examiner_id != user.id else "examiner"
         [entry] = wf.audit.append_in(conn, [Draft("exam.release", user.username, role, f"exam:{exam_id}",
                                                   exam.case_id, details={"lead_rank": exam.lead_rank})])  # fmt: skip
         conn.execute("INSERT INTO reports(exam_id, released_by, released_at, audit_seq) VALUES (?, ?, ?, ?)",
@@ -39,6 +50,16 @@ def release(wf, user: User, exam_id: int):
         conn.execute("UPDATE examinations SET status = 'released', updated_at = ? WHERE id = ?",
                      (utc(wf.now()), exam_id))  # fmt: skip
         return get(conn, exam_id)
+
+
+def _not_releasable(status: str) -> str:
+    """Why a release is refused, in the words of where the examination stands."""
+    return {
+        "released": "this lead report was already released: open it from the case",
+        "dissented": "the peer reviewer dissented: no lead report can be released for this examination",
+        "closed": "this examination was closed without a lead: there is nothing to release",
+        "review": "the examination awaits peer review: a lead report is released only after a reviewer concurred",
+    }.get(status, "a lead report is released only after a peer reviewer concurred")
 
 
 def timeline(conn, exam) -> list[dict]:
@@ -72,6 +93,8 @@ def build(wf, user: User, exam_id: int) -> dict:
         events = timeline(conn, exam)
         combined = stills.disclosure(conn, exam_id)
     labels = dict(FEATURES)
+    order = {key: i for i, (key, _) in enumerate(FEATURES)}
+    checks = sorted(checks, key=lambda c: order.get(c[0], len(order)))
     return {
         "statement": STATEMENT,
         "exam": exam.to_dict(),

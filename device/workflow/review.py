@@ -42,19 +42,28 @@ def submit(wf, user: User, exam_id: int, corroboration: str) -> Examination:
 
 
 def close_without_lead(wf, user: User, exam_id: int, reason: str) -> Examination:
+    """Step 3 ends with no possible lead, or step 4 ends after a dissent: what follows a dissent is a
+    recorded closure (by the examiner or a supervisor), never a release; a new look at the probe is
+    a new examination, which keeps this one and its dissent on the record."""
     reason = (reason or "").strip()
     if not reason:
         raise UsageError("closing without a lead needs a reason, which is recorded")
     with wf.store.connection() as conn, wf.store.transaction(conn):
-        exam = owned(conn, user, exam_id, "analysis")
-        leads = conn.execute("SELECT count(*) FROM dispositions WHERE exam_id = ? AND disposition = 'possible-lead'",
-                             (exam_id,)).fetchone()[0]  # fmt: skip
-        if leads:
-            raise UsageError("a candidate is marked as a possible lead: ask for peer review, or change it first")
-        conn.execute("UPDATE examinations SET status = 'closed', corroboration = ?, updated_at = ? WHERE id = ?",
-                     (reason[:4000], utc(wf.now()), exam_id))  # fmt: skip
-        wf.audit.append_in(conn, [Draft("exam.close", user.username, "examiner", f"exam:{exam_id}", exam.case_id,
-                                        details={"reason": reason[:200]})])  # fmt: skip
+        exam = get(conn, exam_id)
+        if exam.status == "dissented" and user.has("supervisor") and exam.examiner_id != user.id:
+            role = "supervisor"
+        else:
+            exam, role = owned(conn, user, exam_id, "analysis", "dissented"), "examiner"
+        if exam.status == "analysis":
+            sql = "SELECT count(*) FROM dispositions WHERE exam_id = ? AND disposition = 'possible-lead'"
+            leads = conn.execute(sql, (exam_id,)).fetchone()[0]
+            if leads:
+                raise UsageError("a candidate is marked as a possible lead: ask for peer review, or change it first")
+        conn.execute("UPDATE examinations SET status = 'closed', corroboration = coalesce(corroboration, ?),"
+                     " updated_at = ? WHERE id = ?", (reason[:4000], utc(wf.now()), exam_id))  # fmt: skip
+        details = {"reason": reason[:200], "after": "dissent" if exam.status == "dissented" else "analysis"}
+        wf.audit.append_in(conn, [Draft("exam.close", user.username, role, f"exam:{exam_id}", exam.case_id,
+                                        details=details)])  # fmt: skip
         return get(conn, exam_id)
 
 

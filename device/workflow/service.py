@@ -102,6 +102,17 @@ class Workflow:
     def still_image(self, user, exam_id, position):
         return stills.image_for(self, user, exam_id, position)
 
+    def awaiting_override(self, user):
+        return cases.awaiting_override(self, user)
+
+    def refuse_probe(self, user, case, reason, size, source="import"):
+        return cases.refuse_probe(self, user, case, reason, size, source)
+
+    def record_view(self, user, action: str, object_: str, case: str | None = None, **details):
+        """A view of biometric images or of a lead report, recorded (ids only, never pixels)."""
+        role = user.acting_as("supervisor", "auditor", "reviewer", "examiner")
+        self.audit.record(action, actor=user.username, role=role, object=object_, case=case, details=details)
+
     def examination(self, user, exam_id):
         return cases.load_for(self, user, exam_id)
 
@@ -145,8 +156,8 @@ class Workflow:
     def candidate(self, user, exam_id, rank):
         return analysis.candidate(self, user, exam_id, rank)
 
-    def record_analysis(self, user, exam_id, rank, checklist, notes, disposition, reason):
-        return analysis.record(self, user, exam_id, rank, checklist, notes, disposition, reason)
+    def record_analysis(self, user, exam_id, rank, checklist, notes, disposition, reason, below_line_reason=""):
+        return analysis.record(self, user, exam_id, rank, checklist, notes, disposition, reason, below_line_reason)
 
     def checklist(self, exam_id, rank):
         return analysis.checklist(self, exam_id, rank)
@@ -174,6 +185,9 @@ class Workflow:
 
     def release(self, user, exam_id):
         return report.release(self, user, exam_id)
+
+    def may_release(self, user, exam):
+        return report.may_release(self.policy(), user, exam)
 
     def report(self, user, exam_id):
         return report.build(self, user, exam_id)

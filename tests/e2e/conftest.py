@@ -64,10 +64,20 @@ def open_page(browser, errors: list, size: tuple[int, int] = TOUCHSCREEN):
 
 def login(page, base: str, username: str, password: str = DEMO_PASSWORD) -> None:
     page.goto(base + "/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("#login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/cases")
+
+
+def first_screen(page, name: str) -> None:
+    """What a person sees without scrolling (the viewport only), beside the full-page shot."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}-first-screen.png"), full_page=False)
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def shot(page, name: str) -> None:

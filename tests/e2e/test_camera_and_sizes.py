@@ -1,5 +1,5 @@
-"""In Debian's Chromium: a probe taken with the unit's camera (Capture) at 800x480, the landmark
-toggle on the comparator, and a page tour at both screen sizes (800x480 and 1280x800) checking
+"""In Debian's Chromium: a probe taken with the unit's camera (Capture) at 800x480, the face crops
+on the comparator, and a page tour at both screen sizes (800x480 and 1280x800) checking
 that nothing scrolls sideways and that every control is at least 44 px for a finger.
 
 The camera is the ``files`` source on a tests/data photo, owned by the served process like the
@@ -58,7 +58,7 @@ def _capture(page, base: str, case: str, screenshot: str | None = None) -> str:
     return page.url.rsplit("/", 1)[0]
 
 
-def test_capture_at_800x480_and_one_landmark_state_for_both_panes(browser, camera_unit):
+def test_capture_at_800x480_and_the_comparators_face_crops(browser, camera_unit):
     errors: list[str] = []
     context, page = open_page(browser, errors, SIZES["800x480"])
     login(page, camera_unit, "examiner")
@@ -71,18 +71,13 @@ def test_capture_at_800x480_and_one_landmark_state_for_both_panes(browser, camer
     page.click("#run-search")
     page.wait_for_url("**/analysis")
     page.click("#compare-1")
-    overlays = page.locator("#comparator .overlay")
-    assert overlays.count() == 2
-    shown = lambda: [overlays.nth(i).is_visible() for i in range(2)]  # noqa: E731
-    for i in range(2):  # an overlay takes its size from its picture: wait until both have loaded
-        page.locator("#comparator .photo").nth(i).wait_for(state="visible", timeout=10_000)
-        overlays.nth(i).wait_for(state="visible", timeout=10_000)
-    assert shown() == [True, True], "probe and candidate start alike"
-    shot(page, "1-comparator-landmarks-800x480")  # face-mesh points: eyes, nose tip, mouth corners, chin, brow
-    page.click("#landmarks")
-    assert shown() == [False, False] and page.get_attribute("#landmarks", "aria-pressed") == "false"
-    page.click("#landmarks")
-    assert shown() == [True, True]
+    # The comparator shows the two faces as crops aligned on the eyes at one scale (the landmark
+    # overlay stays on the probe step, where the whole photo is shown).
+    for name in ("searched face (probe)", "candidate 1 face"):
+        face = page.get_by_role("img", name=name)
+        face.wait_for(state="visible", timeout=10_000)
+        assert face.evaluate("e => e.naturalWidth") == 320
+    shot(page, "1-comparator-faces-800x480")
     context.close()
     assert errors == []
 

@@ -39,9 +39,10 @@ def build_log(store) -> AuditLog:
     clock = Clock()
     log = AuditLog(store, clock=clock)
 
-    def at(day: str, action: str, actor: str = "ex1", role: str = "examiner", outcome: str = "ok", **details):
+    def at(day: str, action: str, actor: str = "ex1", role: str = "examiner", outcome: str = "ok", obj=None,
+           **details):  # fmt: skip
         clock.now = f"{day}T10:00:00.000000Z"
-        return log.record(action, actor=actor, role=role, outcome=outcome, details=details)
+        return log.record(action, actor=actor, role=role, outcome=outcome, object=obj, details=details)
 
     at("2025-02-28", A.SEARCH, offense="robbery", candidates=20, worth_examining=1)  # before the period
     at("2025-03-01", A.SEARCH, offense="robbery", candidates=20, worth_examining=2)
@@ -52,8 +53,12 @@ def build_log(store) -> AuditLog:
     at("2025-03-31", A.SEARCH, offense="robbery", candidates=20, worth_examining=3)
     at("2025-03-03", A.SEARCH_REFUSED, outcome="denied", reason="quality", offense="robbery")
     at("2025-03-04", A.SEARCH_REFUSED, outcome="denied", reason="quality", offense="fraud")
-    for d in ("possible-lead", "excluded", "excluded", "excluded", "inconclusive"):
-        at("2025-03-05", A.DISPOSITION, disposition=d, rank=1)
+    # Five candidates decided; exam 1's candidate 1 saved twice (inconclusive, then possible lead):
+    # it counts once, as its last disposition.
+    at("2025-03-05", A.DISPOSITION, obj="exam:1", disposition="inconclusive", rank=1)
+    for obj, d in (("exam:1", "possible-lead"), ("exam:1", "excluded"), ("exam:2", "excluded"),
+                   ("exam:3", "excluded"), ("exam:4", "inconclusive")):  # fmt: skip
+        at("2025-03-05", A.DISPOSITION, obj=obj, disposition=d, rank=2 if d == "excluded" and obj == "exam:1" else 1)
     for v in ("concur", "concur", "concur", "dissent"):
         at("2025-03-06", A.REVIEW, "rv1", "reviewer", verdict=v)
     at("2025-03-07", A.LEAD_RELEASE, "sup1", "supervisor", lead_rank=1)
@@ -79,8 +84,8 @@ def build_log(store) -> AuditLog:
 def test_figures_match_the_hand_built_log(store):
     log = build_log(store)
     report = period.generate(store, date(2025, 3, 1), date(2025, 3, 31), actor="aud1", role="auditor", audit=log)
-    assert report["period"] == {"from": "2025-03-01", "to": "2025-03-31", "entries": 32, "first_seq": 2,
-                                "last_seq": 33}  # fmt: skip
+    assert report["period"] == {"from": "2025-03-01", "to": "2025-03-31", "entries": 33, "first_seq": 2,
+                                "last_seq": 34}  # fmt: skip
     assert report["searches"] == {
         "total": 5,
         "by_offense": {"fraud": 1, "homicide": 1, "robbery": 3},
@@ -103,9 +108,9 @@ def test_figures_match_the_hand_built_log(store):
     assert report["access"] == {"logins": 1, "failed_logins": 1, "lockouts": 0}
     assert report["policy_changes"] == [{"at": "2025-03-13T10:00:00.000000Z", "by": "sup1", "action": "policy.set",
                                          "key": "search.top_k", "old": 20, "new": 30, "reason": "pilot"}]  # fmt: skip
-    # seq 2..33 are in the period; the receiver acknowledged up to 12: 11 of 32 delivered.
-    assert report["sync"] == {"central": {"acked_seq": 12, "entries_delivered": 11, "coverage": round(11 / 32, 4)}}
-    assert report["outcomes"] == {"denied": 3, "ok": 29}
+    # seq 2..34 are in the period; the receiver acknowledged up to 12: 11 of 33 delivered.
+    assert report["sync"] == {"central": {"acked_seq": 12, "entries_delivered": 11, "coverage": round(11 / 33, 4)}}
+    assert report["outcomes"] == {"denied": 3, "ok": 30}
     assert report["not_counted"] == {"device.unlock": 1}
 
 
@@ -114,11 +119,11 @@ def test_the_report_is_itself_audited_with_the_hash_of_its_figures(store):
     report = period.generate(store, date(2025, 3, 1), date(2025, 3, 31), actor="aud1", role="auditor",
                              fmt="csv", audit=log)  # fmt: skip
     entry = log.entries()[-1]
-    assert (entry.action, entry.actor, entry.role, entry.seq) == (A.REPORT, "aud1", "auditor", 35)
+    assert (entry.action, entry.actor, entry.role, entry.seq) == (A.REPORT, "aud1", "auditor", 36)
     figures = {k: v for k, v in report.items() if k not in ("title", "device", "generated", "notice")}
-    assert entry.details == {"from": "2025-03-01", "to": "2025-03-31", "format": "csv", "entries": 32,
+    assert entry.details == {"from": "2025-03-01", "to": "2025-03-31", "format": "csv", "entries": 33,
                              "sha256": period.figures_sha256(figures)}  # fmt: skip
-    assert report["generated"]["audit_seq"] == 35
+    assert report["generated"]["audit_seq"] == 36
     # A later report over the same days counts the first one.
     again = period.generate(store, date(2025, 1, 1), date(2026, 12, 31), actor="aud1", role="auditor", audit=log)
     assert again["accountability"] == {"reports_generated": 1, "evaluations_run": 0, "disclosure_packages": 0,

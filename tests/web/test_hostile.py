@@ -170,3 +170,27 @@ def test_the_access_log_leaves_query_strings_out():
 
     fmt = gunicorn_options(Config(), "127.0.0.1:8080")["access_log_format"]
     assert "%(U)s" in fmt and not any(atom in fmt for atom in ("%(r)s", "%(q)s", "%(f)s", "%(a)s"))
+
+
+def test_ids_and_numbers_are_checked_at_the_door_issue_15(as_user):
+    """Each case of issue 15: a 4xx with a JSON error in the API's own words, never a 500."""
+    exa = as_user("exa")
+
+    def search(body):
+        token = exa.get("/api/v1/csrf-token").get_json()["token"]
+        return exa.post("/api/v1/searches", json=body, headers={"X-CSRF-Token": token})
+
+    for body in ({"case_id": 9223372036854775808}, {"case_id": 1.5}, {"case_id": True}, {"case_id": "1x"}):
+        r = search(body)
+        assert r.status_code == 400 and "case_id" in r.get_json()["error"], body
+    missing = search({"case_id": 77})
+    assert missing.status_code == 404 and missing.get_json()["error"] == "no case examination 77 on this unit"
+    assert exa.get("/api/v1/cases/77").status_code == 404 and exa.get("/cases/77").status_code == 404
+    aud = as_user("aud")
+    for query in ("after=99999999999999999999999", "after=9223372036854775808", "after=1.5", "limit=true"):
+        r = aud.get(f"/api/v1/audit?{query}")
+        assert r.status_code == 400 and r.get_json()["error"], query
+    assert start(exa, photo_bytes("obama2.jpg")).status_code == 302
+    wrong_face = search({"case_id": 1, "face_index": 7})
+    assert wrong_face.status_code == 400 and "--" not in wrong_face.get_json()["error"]
+    assert exa.get("/cases/1/candidates/99").status_code in (404, 409)

@@ -28,7 +28,7 @@ def test_peer_page_shows_the_examiners_dispositions_only_when_review_is_not_blin
     change(store, config, "policy.blind_review", False)
     open_page = peer.get("/review/1").get_data(as_text=True)
     assert 'id="not-blind"' in open_page
-    assert 'class="examiner-disposition">possible-lead: ears<' in open_page
+    assert 'class="examiner-disposition">possible lead: ears<' in open_page
 
 
 def test_the_new_search_form_lists_the_policys_offences_and_the_search_follows_them(app, as_user, store, config):

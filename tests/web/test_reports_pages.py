@@ -138,7 +138,7 @@ def test_report_page_shows_the_figures_of_the_hand_built_log(app, as_user, store
         assert table(page, title.replace(" ", "-")) == shown, title
     assert 'aria-label="Searches by offence category"' in page and "<script" not in page.split("<main>")[1]
     entry = audited(store, "report.generate")[0]
-    assert (entry.actor, entry.role, entry.details["format"], entry.details["entries"]) == ("aud", "auditor", "web", 32)
+    assert (entry.actor, entry.role, entry.details["format"], entry.details["entries"]) == ("aud", "auditor", "web", 33)
     assert f'id="audit-seq">{entry.seq}<' in page and entry.details["sha256"] in page
 
 

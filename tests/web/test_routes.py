@@ -89,8 +89,11 @@ def test_bad_input_is_refused_with_a_message_and_nothing_saved(app, as_user):
         r = start(exa, **fields)
         assert r.status_code == 400 and message in r.data, r.data
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
-    r = start(exa, probe=(io.BytesIO(b"\xff\xd8" + b"0" * 100_000), "big.jpg"))
-    assert r.status_code == 413
+    r = start(exa, probe=(io.BytesIO(b"\xff\xd8" + b"0" * 100_000), "big.jpg"), purpose="warrant 7/2026")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 413 and "larger than the 64 KB this unit accepts" in page
+    assert 'value="C-1"' in page and "warrant 7/2026</textarea>" in page  # the form is kept
+    assert "capacity limit" not in page
     assert exa.get("/api/v1/cases").get_json()["cases"] == []
 
 
@@ -114,7 +117,15 @@ def test_full_flow_roles_blind_review_escaping_and_report(as_user):
     assert "seen nearby" not in page and "possible-lead" not in page  # blind
     assert post(peer, "/review/1", {"choice": "", "reason": "r"}).status_code == 400
     assert post(peer, "/review/1", {"choice": "1", "reason": "ears agree"}).status_code == 302
-    assert post(exa, "/cases/1/release", {}, "/cases/1/verify").status_code == 302
+    page = exa.get("/cases/1/verify").get_data(as_text=True)
+    assert "A supervisor now releases the lead report" in page and "Release the lead report" not in page
+    refused = post(exa, "/cases/1/release", {}, "/cases/1/verify")
+    assert refused.status_code == 403 and b"a supervisor releases lead reports" in refused.data
+    boss = as_user("boss")
+    assert "5. Release the lead report" in boss.get("/cases/1/verify").get_data(as_text=True)
+    released = post(boss, "/cases/1/release", {}, "/cases/1/verify")
+    assert released.status_code == 302
+    assert "The lead report was released." in boss.get(released.location).get_data(as_text=True)
     report = exa.get("/cases/1/report").get_data(as_text=True)
     assert "not a positive identification" in report and "not probable cause" in report
     assert "&lt;b&gt;x&lt;/b&gt;" in report and "<b>x</b>" not in report  # notes escaped
@@ -133,8 +144,9 @@ def test_the_examiner_cannot_review_their_own_case(as_user):
 def test_release_before_concurrence_is_refused(as_user):
     exa = as_user("exa")
     to_review(exa)
-    r = exa.post("/cases/1/release", data={"csrf_token": token_from(exa, "/cases/1/verify")})
-    assert r.status_code == 409 and b"only after a peer reviewer concurred" in r.data
+    boss = as_user("boss")
+    r = boss.post("/cases/1/release", data={"csrf_token": token_from(boss, "/cases/1/verify")})
+    assert r.status_code == 409 and b"awaits peer review" in r.data
     assert exa.get("/cases/1/report").status_code == 409
 
 
@@ -151,7 +163,7 @@ def test_supervisor_screens_gallery_users_audit_and_override(as_user):
     form = {"csrf_token": token_from(boss, "/gallery/enroll"), "display_name": "Person C", "legal_basis": "warrant",
             "images": (io.BytesIO(small_jpeg("astronaut.png")), "a.jpg")}  # fmt: skip
     enroll = boss.post("/gallery/enroll", content_type="multipart/form-data", data=form)
-    assert enroll.status_code == 200 and b"1 image(s) enrolled" in enroll.data
+    assert enroll.status_code == 200 and b"1 photo enrolled." in enroll.data
     assert post(boss, "/gallery/subjects/3/delete", {"reason": "r"}).status_code == 400  # not confirmed
     assert post(boss, "/gallery/subjects/3/delete", {"reason": "expired warrant", "confirm": "yes"}).status_code == 302
     assert b"Person C" not in boss.get("/gallery").data
@@ -172,10 +184,13 @@ def test_failing_probe_needs_the_supervisor_override_on_screen(as_user):
     page = exa.get("/cases/1/enhance").get_data(as_text=True)
     assert 'id="needs-override"' in page
     r = post(exa, "/cases/1/search", {"face": "0"}, "/cases/1/enhance")
-    assert "quality" in r.headers["Location"]
+    assert r.status_code == 400 and b"fails the quality assessment" in r.data
     boss = as_user("boss")
     assert post(boss, "/cases/1/override", {"reason": ""}, "/cases/1/enhance").status_code == 400
-    assert post(boss, "/cases/1/override", {"reason": "only photo"}, "/cases/1/enhance").status_code == 302
+    allowed = post(boss, "/cases/1/override", {"reason": "only photo"}, "/cases/1/enhance")
+    assert allowed.status_code == 302
+    confirmed = boss.get(allowed.location, follow_redirects=True).get_data(as_text=True)
+    assert "Quality override recorded" in confirmed
     token = exa.get("/api/v1/csrf-token").get_json()["token"]
     r = exa.post("/api/v1/searches", json={"case_id": 1, "face_index": 0}, headers={"X-CSRF-Token": token})
     assert r.status_code == 201 and "match" not in r.get_json()["notice"].replace("never", "")
@@ -185,9 +200,16 @@ def test_enhancement_preview_apply_and_logout(as_user):
     exa = as_user("exa")
     start(exa)
     assert exa.get("/cases/1/enhance/preview.jpg?op=rotate&degrees=10").mimetype == "image/jpeg"
-    assert exa.get("/cases/1/enhance?op=crop&x0=0.1&y0=0.1&x1=0.9&y1=0.9").status_code == 200
+    # Preview posts its form (the one-use token stays out of the URL); the picture's URL has the edit only.
+    shown = post(exa, "/cases/1/enhance/preview", {"op": "crop", "x0": "0.1", "y0": "0.1", "x1": "0.9", "y1": "0.9"},
+                 "/cases/1/enhance")  # fmt: skip
+    page = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and "/enhance/preview.jpg?op=crop" in page
+    assert "csrf_token=" not in page and 'formmethod="get"' not in page
     r = post(exa, "/cases/1/enhance", {"op": "crop", "x0": "0.9", "y0": "0", "x1": "0.1", "y1": "1"})
-    assert "error=" in r.headers["Location"]
+    assert r.status_code == 400 and "Location" not in r.headers and b'role="alert"' in r.data
+    # A crafted link cannot choose the words of an alert any more.
+    assert b"call 555" not in exa.get("/cases/1/enhance?error=call+555").data
     assert post(exa, "/cases/1/enhance", {"op": "denoise", "strength": "3"}).status_code == 302
     assert b"denoise" in exa.get("/cases/1/enhance").data
     assert post(exa, "/logout", {}, "/cases").status_code == 302

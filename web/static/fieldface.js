@@ -1,7 +1,7 @@
 // Small progressive enhancements; every page works without them. No inline script (CSP).
 "use strict";
 (function () {
-  // Comparator: zoom buttons, pinch/drag pan, both panes move together.
+  // Comparator: zoom buttons, pinch/drag pan, both eye-aligned face crops move together.
   const comparator = document.getElementById("comparator");
   if (comparator) {
     const figures = comparator.querySelectorAll(".figure");
@@ -15,15 +15,6 @@
     comparator.addEventListener("pointerdown", e => { drag = [e.clientX - x, e.clientY - y]; comparator.setPointerCapture(e.pointerId); });
     comparator.addEventListener("pointermove", e => { if (drag) { x = e.clientX - drag[0]; y = e.clientY - drag[1]; apply(); } });
     comparator.addEventListener("pointerup", () => { drag = null; });
-    // One state for both panes: the overlays are compared, so they are on or off together.
-    const lm = document.getElementById("landmarks");
-    if (lm) {
-      const overlays = comparator.querySelectorAll(".overlay");
-      let shown = !overlays[0]?.classList.contains("hidden");
-      const show = () => { overlays.forEach(o => o.classList.toggle("hidden", !shown)); lm.setAttribute("aria-pressed", String(shown)); };
-      show();
-      lm.addEventListener("click", () => { shown = !shown; show(); });
-    }
   }
   // Camera preview (new search): the stream stops when the page is hidden or left, and the server
   // ends it after data-max-s seconds; then a button resumes it. Dropping the src closes the stream.
@@ -75,14 +66,49 @@
     };
     poll();
   }
-  // Enhancement: a live preview while a value changes (the Preview button does the same without JS).
+  // Enhancement: a live preview while a value changes (the Preview button does the same without JS),
+  // shown at the top of the controls so it is on the first screen.
   const live = document.getElementById("live-preview");
-  document.querySelectorAll("form.edit").forEach(form => form.addEventListener("change", () => {
+  const liveFigure = document.getElementById("live-figure"), cropArea = document.getElementById("cropper");
+  const showPreview = form => {
     const params = new URLSearchParams();
     form.querySelectorAll("input[type=number], input[name=op]").forEach(i => params.set(i.name, i.value));
     live.src = form.dataset.preview + "?" + params.toString();
-    live.classList.remove("hidden");
-  }));
+    liveFigure.classList.remove("hidden");
+    cropArea.classList.add("hidden");
+  };
+  document.getElementById("live-close")?.addEventListener("click", () => {
+    liveFigure.classList.add("hidden");
+    cropArea.classList.remove("hidden");
+  });
+  document.querySelectorAll("form.edit").forEach(form => form.addEventListener("change", () => showPreview(form)));
+  // Crop by dragging on the photo: the box's corners fill the crop form's four fractions.
+  const cropper = document.getElementById("cropper");
+  const cropForm = document.querySelector("form.edit input[name=op][value=crop]")?.form;
+  if (cropper && cropForm) {
+    const rect = document.getElementById("crop-rect"), img = cropper.querySelector("img.photo");
+    let start = null;
+    const at = e => {
+      const b = img.getBoundingClientRect();
+      return [Math.min(1, Math.max(0, (e.clientX - b.left) / b.width)), Math.min(1, Math.max(0, (e.clientY - b.top) / b.height))];
+    };
+    const draw = (a, b) => {
+      const [x0, x1] = [Math.min(a[0], b[0]), Math.max(a[0], b[0])], [y0, y1] = [Math.min(a[1], b[1]), Math.max(a[1], b[1])];
+      Object.assign(rect.style, {left: x0 * 100 + "%", top: y0 * 100 + "%", width: (x1 - x0) * 100 + "%", height: (y1 - y0) * 100 + "%"});
+      rect.classList.remove("hidden");
+      return {x0, y0, x1, y1};
+    };
+    cropper.addEventListener("pointerdown", e => { e.preventDefault(); start = at(e); cropper.setPointerCapture(e.pointerId); });
+    cropper.addEventListener("pointermove", e => { if (start) draw(start, at(e)); });
+    cropper.addEventListener("pointerup", e => {
+      if (!start) return;
+      const box = draw(start, at(e));
+      start = null;
+      if (box.x1 - box.x0 < 0.05 || box.y1 - box.y0 < 0.05) { rect.classList.add("hidden"); return; }
+      // The dashed box on the photo is the crop's preview; the numbers are filled for Apply.
+      for (const [name, value] of Object.entries(box)) cropForm.querySelector(`input[name=${name}]`).value = value.toFixed(2);
+    });
+  }
   // Search: through the JSON API the UI shares with other clients.
   const search = document.getElementById("search-form");
   if (search) search.addEventListener("submit", async e => {
@@ -97,7 +123,38 @@
     });
     const body = await response.json();
     if (response.ok) { window.location = body.next; return; }
-    window.location = window.location.pathname + "?error=" + encodeURIComponent(body.error);
+    // The message is shown in place (never carried in a URL); the form stays as it was.
+    let alert = document.getElementById("search-error");
+    if (!alert) {
+      alert = document.createElement("p");
+      alert.id = "search-error"; alert.className = "error"; alert.setAttribute("role", "alert");
+      search.prepend(alert);
+    }
+    alert.textContent = body.error;
+    button.disabled = false; button.textContent = "Search the gallery";
+  });
+  // A probe file over the unit's limit is refused here, before anything is sent: the form and
+  // what was typed stay as they are (the server says the same with a 413 if this is skipped).
+  const file = document.querySelector("input[type=file][data-max-bytes]");
+  if (file) file.form.addEventListener("submit", e => {
+    const max = Number(file.dataset.maxBytes), chosen = file.files[0];
+    if (e.submitter && e.submitter.name === "source" || !chosen || chosen.size <= max) return;
+    e.preventDefault();
+    let alert = document.getElementById("size-error");
+    if (!alert) {
+      alert = document.createElement("p");
+      alert.id = "size-error"; alert.className = "error"; alert.setAttribute("role", "alert");
+      file.before(alert);
+    }
+    const mb = Math.floor(max / 1048576);
+    alert.textContent = `This file is ${(chosen.size / 1048576).toFixed(1)} MB; the unit accepts at most ${mb ? mb + " MB" : Math.floor(max / 1024) + " KB"}. Choose a smaller photo.`;
+  });
+  // Numbered face boxes over a photo (positions in percent; set here because the CSP refuses
+  // inline styles). On the probe step each box is the label of that face's radio button.
+  document.querySelectorAll(".facebox[data-box]").forEach(box => {
+    const [x, y, w, h] = box.dataset.box.split(",").map(Number);
+    Object.assign(box.style, {left: x + "%", top: y + "%", width: w + "%", height: h + "%"});
+    box.classList.add("placed");
   });
   const print = document.getElementById("print");
   if (print) print.addEventListener("click", () => window.print());

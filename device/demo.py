@@ -143,8 +143,8 @@ def create_example_case(store: Store, config, photos: Path = SAMPLE_PHOTOS, reco
             or conn.execute("SELECT 1 FROM cases WHERE case_id = ?", (EXAMPLE_CASE,)).fetchone()
         ):
             return None
-        examiner, peer = find_user(conn, "examiner"), find_user(conn, "peer")
-    if examiner is None or peer is None or not (photos / EXAMPLE_PROBE).is_file():
+        examiner, peer, boss = (find_user(conn, name) for name in ("examiner", "peer", "supervisor"))
+    if None in (examiner, peer, boss) or not (photos / EXAMPLE_PROBE).is_file():
         log.warning("no demo accounts or sample photos: the demo has no example case")
         return None
     with recognizer_for(config, recognizer) as rec:
@@ -167,5 +167,5 @@ def create_example_case(store: Store, config, photos: Path = SAMPLE_PHOTOS, reco
                                    "EXAMPLE: face shape and nose differ")  # fmt: skip
         wf.submit_for_review(examiner, exam.id, "EXAMPLE: no real corroboration; the demo's sample photos only")
         wf.submit_review(peer, exam.id, lead, "EXAMPLE: same face shape, eyes and mouth")
-        wf.release(examiner, exam.id)
+        wf.release(boss, exam.id)  # a supervisor releases (policy.release_by)
     return exam.id

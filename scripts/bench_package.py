@@ -76,7 +76,7 @@ def released_case(root: Path, candidates: int):
                            {"ears": "note"}, "possible-lead" if lead else "excluded", "bench reason")  # fmt: skip
     wf.submit_for_review(exa, exam.id, "bench corroboration")
     wf.submit_review(peer, exam.id, 1, "bench concur")
-    wf.release(exa, exam.id)
+    wf.release(boss, exam.id)  # a supervisor releases (policy.release_by)
     return wf, boss, exam.id, len(rows)
 
 

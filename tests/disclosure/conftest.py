@@ -42,7 +42,7 @@ def released(wf, people, case: str = "CASE-1"):
     wf.submit_for_review(exa, exam.id, "seen near the scene on the day (CCTV log 4)")
     lead_rank = next(r["rank"] for r in rows if r["display_name"] == LEAD_NAME)
     wf.submit_review(peer, exam.id, lead_rank, "same ear helix and lobe")
-    wf.release(exa, exam.id)
+    wf.release(people["boss"], exam.id)  # a supervisor releases (policy.release_by)
     return wf.examination(exa, exam.id)
 
 

@@ -210,7 +210,7 @@ def test_the_printed_lead_report_says_the_probe_was_combined(app, users, as_user
         wf = services().workflow
         exam = to_review_from(wf, users, wf.examination(users["exa"], 1))
         wf.submit_review(users["peer"], exam.id, 1, "same ears")
-        wf.release(users["exa"], exam.id)
+        wf.release(users["boss"], exam.id)  # a supervisor releases (policy.release_by)
     page = exa.get("/cases/1/report").get_data(as_text=True)
     assert re.search(r'id="combined-probe">The probe was <b>combined from 2 stills</b>', page)
     assert "quality-weighted mean" in page and page.count("<td><code>") >= 2

@@ -259,6 +259,7 @@ def _verify(store: Store, manifest: dict, path: Path, actor: str) -> None:
     from device.audit import AuditLog, Draft, verify_store
     from device.audit.epoch import epoch_draft
     from device.audit.signing import parse_public_key
+    from device.gallery.restore_gate import set_in
 
     problems = store.check_integrity()
     if problems:
@@ -280,6 +281,8 @@ def _verify(store: Store, manifest: dict, path: Path, actor: str) -> None:
         drafts = [epoch_draft(manifest, path.name, (report.head_seq, report.head_hash), actor),
                   Draft("store.restore", actor, "cli", f"backup:{path.name}", details=details)]  # fmt: skip
         with store.transaction() as conn:
+            # Searches wait for the agency's orders issued since the backup (device/gallery/restore_gate.py).
+            drafts += set_in(conn, path.name, utc_now(), actor)
             audit.append_in(conn, drafts)
     finally:
         audit.close()

@@ -75,9 +75,10 @@ def refuse_if_gated(conn) -> None:
         )
 
 
-def describe(conn) -> str | None:
-    """One line for status screens, or None."""
-    state = pending(conn)
+def describe(store) -> str | None:
+    """One line for the status screens (CLI and web), or None."""
+    with store.connection() as conn:
+        state = pending(conn)
     if state is None:
         return None
     return (

@@ -12,6 +12,7 @@ from device.errors import NotAllowedError
 from device.gallery import Gallery
 from device.gallery.bundle import BundleError
 from device.gallery.central import apply_file
+from device.gallery.restore_gate import describe
 from device.workflow import Workflow
 from tests.central.fleet import WATCHLIST, agency_key, enroll, provision
 from tests.sync.conftest import central_store
@@ -52,6 +53,7 @@ def test_restored_unit_searches_only_after_the_same_version_bundle_brings_the_or
     authority.erase(hq, agency, "A-1", "court order", "test")
     latest = publish.build(hq, agency, WATCHLIST)[0]
     assert "A-1" in _refs(restored.store) and _actions(restored.store) == ["gallery.restore_gate_set"]
+    assert f"bundle is imported for {WATCHLIST}" in describe(restored.store)  # `status`, web status page
 
     exam = restored.start(people["exa"], "CASE-1", "robbery", "warrant 12/2025", probe())
     with pytest.raises(NotAllowedError, match=r"restored from a backup .*gallery import / gallery fetch"):
@@ -64,6 +66,7 @@ def test_restored_unit_searches_only_after_the_same_version_bundle_brings_the_or
     assert [(o["order"], o["subjects"], o["new"]) for o in out.orders] == [(1, 1, True)]
     assert "A-1" not in _refs(restored.store) and "REC-0002" in _refs(restored.store)
     assert _actions(restored.store) == ["gallery.restore_gate_set", "gallery.restore_gate_cleared"]
+    assert describe(restored.store) is None
     result = restored.run_search(people["exa"], exam.id)
     assert "Person A" not in [c.display_name for c in result.candidates]
     with pytest.raises(BundleError, match="replay or rollback refused"):  # gate cleared: a replay again

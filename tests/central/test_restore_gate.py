@@ -103,3 +103,21 @@ def test_an_order_alone_keeps_the_gate_and_a_newer_bundle_clears_it(tmp_path, st
     assert _actions(restored.store) == ["gallery.restore_gate_set", "gallery.restore_gate_cleared"]
     restored.run_search(people["exa"], exam.id)
     hq.close()
+
+
+def test_the_web_status_page_says_searches_are_refused(tmp_path, store, secret, recognizer, fast_config):
+    from web import create_app
+
+    wf = make_workflow(store, recognizer)
+    hq, agency = central_store(tmp_path), agency_key()
+    provision(hq, agency, [wf.gallery])
+    enroll(hq, agency, recognizer, wf.config, "REC-0002")
+    apply_file(wf.gallery, publish.build(hq, agency, WATCHLIST)[0], "test")
+    restored = _restored_workflow(tmp_path, wf, secret, recognizer)
+    hq.close()
+    client = create_app(restored.store, fast_config, {"TESTING": True}).test_client()
+    form = {"username": "boss", "display_name": "Boss", "password": "a long password", "password2": "a long password"}
+    assert client.post("/setup", data=form).status_code == 302
+    assert client.post("/login", data={"username": "boss", "password": "a long password"}).status_code == 302
+    page = client.get("/status").get_data(as_text=True)
+    assert "Refused: restored from unit.ffb" in page and f"imported for {WATCHLIST}" in page

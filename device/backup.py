@@ -259,6 +259,7 @@ def _verify(store: Store, manifest: dict, path: Path, actor: str) -> None:
     from device.audit import AuditLog, Draft, verify_store
     from device.audit.epoch import epoch_draft
     from device.audit.signing import parse_public_key
+    from device.gallery.restore_gate import set_in
 
     problems = store.check_integrity()
     if problems:
@@ -277,9 +278,11 @@ def _verify(store: Store, manifest: dict, path: Path, actor: str) -> None:
         # The restored log opens a new epoch (device/audit/epoch.py): the lost card may have gone on
         # past this head, and central may hold that; both timelines are kept there, none rewritten.
         details = {"backup_created_at": manifest.get("created_at"), "audit_head": report.head_seq}
-        drafts = [epoch_draft(manifest, path.name, (report.head_seq, report.head_hash), actor),
-                  Draft("store.restore", actor, "cli", f"backup:{path.name}", details=details)]  # fmt: skip
         with store.transaction() as conn:
-            audit.append_in(conn, drafts)
+            # Searches wait for the agency's orders issued since the backup (device/gallery/restore_gate.py).
+            gate = set_in(conn, path.name, utc_now(), actor)
+            audit.append_in(conn, [epoch_draft(manifest, path.name, (report.head_seq, report.head_hash), actor),
+                                   *gate, Draft("store.restore", actor, "cli", f"backup:{path.name}",
+                                                details=details)])  # fmt: skip
     finally:
         audit.close()

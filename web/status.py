@@ -12,8 +12,11 @@ bp = Blueprint("status", __name__)
 
 
 def _status(store) -> dict:
+    from device.gallery.restore_gate import describe
+
     meta = store.meta()
     return {
+        "restore_gate": describe(store),
         "device_id": meta.get("device_id"),
         "created_at": meta.get("created_at"),
         "schema": store.schema_version(),

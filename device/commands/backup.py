@@ -52,6 +52,7 @@ def cmd_backup(ctx, args) -> int:
 
 def cmd_restore(ctx, args) -> int:
     from device.backup import restore_backup
+    from device.gallery.restore_gate import describe
     from device.keys import ENV_KEY_FILE, obtain_secret
 
     # --key-file alone, so that a credential in the environment cannot take its place.
@@ -60,7 +61,10 @@ def cmd_restore(ctx, args) -> int:
     target = args.restore_to or ctx.data_dir
     started = time.monotonic()
     store, manifest = restore_backup(args.file, target, secret, ctx.config, actor=_actor())
+    gate = describe(store)
     store.lock()
     print(f"restored {target} from {args.file} (device {manifest['device_id']}, taken {manifest['created_at']}, "
           f"verified) in {time.monotonic() - started:.1f} s")  # fmt: skip
+    if gate:
+        print(f"searches refused until the erasure orders issued since are applied: {gate}")
     return 0

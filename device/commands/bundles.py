@@ -59,7 +59,12 @@ def outcome_lines(out) -> list[str]:
         f"hash {o['hash']}" + ("" if o["new"] else " (applied before)")
         for o in out.orders
     ]
-    if out.kind == "bundle":
+    if out.orders_only:
+        lines.append(
+            f"gallery {out.gallery} already at agency version {out.version} (restored unit): its orders applied, "
+            f"its content kept; state digest {out.digest}; restore gate updated at audit seq {out.ack_seq}"
+        )
+    elif out.kind == "bundle":
         lines.append(
             f"gallery {out.gallery} now at agency version {out.version}: {out.added} added, {out.changed} changed, "
             f"{out.removed} removed; state digest {out.digest}; acknowledged at audit seq {out.ack_seq}"

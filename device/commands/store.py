@@ -60,6 +60,7 @@ def _audit(store, action: str, outcome: str = "ok", details: dict | None = None)
 
 
 def cmd_status(ctx, args) -> int:
+    from device.gallery.restore_gate import describe
     from device.sync.state import summary
 
     store = ctx.store
@@ -74,6 +75,7 @@ def cmd_status(ctx, args) -> int:
         "key_source": store.keyring.source,
         "counts": store.counts(),
         "sync": sync,
+        "restore_gate": describe(store),
     }
     lines = [
         f"fieldface {data['version']}",
@@ -83,6 +85,8 @@ def cmd_status(ctx, args) -> int:
         f"schema:     {data['schema']['version']} (latest {data['schema']['latest']})",
         "contents:   " + ", ".join(f"{name} {n}" for name, n in data["counts"].items()),
     ]
+    if data["restore_gate"]:
+        lines.append(f"searches:   refused: {data['restore_gate']}")
     if not sync:
         lines.append("sync:       never acknowledged by a receiver")
     for dest, s in sync.items():

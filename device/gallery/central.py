@@ -33,6 +33,7 @@ from device.audit import Draft
 from device.audit.signing import parse_public_key
 from device.errors import UsageError
 from device.gallery import bundle as fmt
+from device.gallery import restore_gate
 from device.gallery.erasure import _erase_rows
 from device.gallery.index import vector_to_blob
 from device.gallery.records import bump_version, check_name, get_subject, parse_date, to_json
@@ -90,6 +91,7 @@ class Outcome:
     digest: str = ""
     orders: list[dict] = field(default_factory=list)  # {"order", "subjects", "seq", "hash", "new"}
     ack_seq: int = 0
+    orders_only: bool = False  # a restored unit's same-version bundle: orders applied, content kept
 
 
 # Told (phase, done, total) while a bundle is checked ("checking": decoded, embeddings ready) and
@@ -266,21 +268,53 @@ def _apply_bundle(gallery, parsed: fmt.Parsed, trusted: list[str], actor: str, w
         held, owner = _held(conn, str(m.get("gallery")))
     if owner is not None and owner != m["agency"]:
         raise fmt.BundleError(f"gallery {m['gallery']!r} here is filled by another agency key; nothing was changed")
+    if _orders_only(store, m, held):
+        return _reapply_orders(gallery, parsed, trusted, actor, what)
     _check_bundle(gallery, m, held)
     key = fmt.unwrap_key(m, gallery.audit.device_id, bundle_private_key(store))
     plain = fmt.open_payload(parsed, key)
     prepared = _prepare(gallery, plain, str(m.get("model_id", "")), int(m.get("subjects", 0)), progress)
     progress("checking", len(prepared), len(prepared))
     out = Outcome("bundle", m["gallery"], int(m["version"]))
+    _apply_carried_orders(gallery, m, trusted, actor, what, out)
+    touched = _write(gallery, m, parsed.hash, prepared, actor, out, progress)
+    _drop_indexes(gallery, touched)
+    with store.connection() as conn:
+        gallery.index(conn, conn.execute("SELECT id FROM galleries WHERE name = ?", (m["gallery"],)).fetchone()[0])
+    return out
+
+
+def _apply_carried_orders(gallery, m: dict, trusted: list[str], actor: str, what: str, out: Outcome) -> None:
     # Orders jump the queue: a bundle carries every order issued for its gallery so far.
     for env in m.get("orders", []):
         order = fmt.Parsed(env["manifest"], env["sig"], [], fmt.manifest_hash(env["manifest"]))
         fmt.verify(order, trusted, f"order in {what}")
         out.orders.append(apply_order(gallery, order.manifest, order.hash, actor))
-    touched = _write(gallery, m, parsed.hash, prepared, actor, out, progress)
-    _drop_indexes(gallery, touched)
+
+
+def _orders_only(store, m: dict, held: int | None) -> bool:
+    """A restored unit (device/gallery/restore_gate.py) given the very version it holds: that bundle
+    still carries every order issued so far, so its orders are applied (its content is not)."""
+    try:
+        same = held is not None and int(m["version"]) == held
+    except (KeyError, ValueError, TypeError):
+        return False  # _check_bundle refuses it with the reason
+    if not same:
+        return False
     with store.connection() as conn:
-        gallery.index(conn, conn.execute("SELECT id FROM galleries WHERE name = ?", (m["gallery"],)).fetchone()[0])
+        state = restore_gate.pending(conn)
+    return state is not None and m["gallery"] in state["pending"]
+
+
+def _reapply_orders(gallery, parsed: fmt.Parsed, trusted: list[str], actor: str, what: str) -> Outcome:
+    m, store = parsed.manifest, gallery.store
+    fmt.unwrap_key(m, gallery.audit.device_id, bundle_private_key(store))  # addressed to this unit, or refused
+    out = Outcome("bundle", m["gallery"], int(m["version"]), orders_only=True)
+    _apply_carried_orders(gallery, m, trusted, actor, what, out)
+    with store.connection() as conn, store.transaction(conn):
+        gid = conn.execute("SELECT id FROM galleries WHERE name = ?", (m["gallery"],)).fetchone()[0]
+        out.digest = state_digest(conn, gid)  # what it holds now, acknowledged like an applied bundle
+        out.ack_seq = restore_gate.bundle_applied(conn, gallery.audit, m["gallery"], out.version, actor)
     return out
 
 
@@ -325,6 +359,7 @@ def _write(gallery, m: dict, bundle_hash: str, prepared, actor: str, out: Outcom
                 details={**tag, "base": int(m["base"]), "digest": out.digest, "added": out.added,
                          "changed": out.changed, "removed": out.removed, "agency": m["agency"]})])  # fmt: skip
             out.ack_seq = ack.seq
+            restore_gate.bundle_applied(conn, gallery.audit, name, version, actor)
             conn.execute(
                 "INSERT INTO central_bundles(gallery, version, base, bundle_hash, digest, applied_at, audit_seq)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from device.audit import Draft
 from device.errors import NotAllowedError, NotFoundError, StepError, UsageError
-from device.gallery import Actor, Probe, SearchRequest, SearchResult
+from device.gallery import Actor, Probe, SearchRequest, SearchResult, restore_gate
 from device.gallery import scores as score_meaning
 from device.gallery.search import check_request, cite_audit_entry, refusal
 from device.workflow import stills
@@ -49,6 +49,7 @@ def run_search(wf, user: User, exam_id: int, face_index: int | None = None) -> S
     require_trained(user, wf.today())
     policy = wf.policy()
     with wf.store.connection() as conn:
+        restore_gate.refuse_if_gated(conn)  # a restored card may hold people the agency has since erased
         exam = owned(conn, user, exam_id, "open")
         data = image_bytes(conn, exam_id, "working")
     sha = exam.current_sha256

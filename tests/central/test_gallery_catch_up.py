@@ -3,9 +3,6 @@ it acknowledged, orders first; a full disk mid-apply leaves the old version and 
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import pytest
 
 from device.central.gallery import authority, publish
@@ -13,7 +10,7 @@ from device.central.gallery.status import status
 from device.errors import StoreError, UsageError
 from device.gallery.central import apply_file
 from tests.central.fleet import WATCHLIST, agency_key, deliver_audit, enroll, new_unit, provision, state
-from tests.resilience.test_full_disk import fill_up
+from tests.resilience.test_full_disk import fill_up, mounted_tmpfs
 from tests.sync.conftest import central_store
 
 
@@ -59,18 +56,7 @@ def test_a_unit_many_versions_behind_catches_up(tmp_path, hq, secret, recognizer
 
 @pytest.fixture
 def small_disk(tmp_path):
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m,mode=0700", "tmpfs", str(mnt)],
-                             capture_output=True, text=True, check=False)  # fmt: skip
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=True)
+    yield from mounted_tmpfs(tmp_path / "disk", "6m")
 
 
 def test_full_disk_mid_apply_keeps_the_old_version(tmp_path, small_disk, secret, recognizer, fast_config):

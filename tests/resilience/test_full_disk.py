@@ -20,13 +20,13 @@ from device.store import init_data_dir, open_store
 from web import create_app
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    mnt = tmp_path / "disk"
+def mounted_tmpfs(mnt: Path, size: str):
+    """For fixtures (``yield from``): a real small filesystem at ``mnt`` that a test can fill to the
+    last byte, unmounted afterwards."""
     mnt.mkdir()
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(mnt)],
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(mnt)],
                              capture_output=True, text=True, check=False)  # fmt: skip
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
@@ -34,6 +34,11 @@ def small_disk(tmp_path):
         yield mnt
     finally:
         subprocess.run(["umount", "-l", str(mnt)], check=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    yield from mounted_tmpfs(tmp_path / "disk", "4m")
 
 
 def fill_up(folder: Path) -> Path:

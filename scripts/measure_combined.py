@@ -29,22 +29,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+# The labelled photos and the image edits are the alignment measurement's (same folder).
+from measure_alignment import DATA, IDENTITIES, jpeg, rotate
+
 from device.config import validate_config
 from device.vision import Recognizer
 from device.workflow.stills import combine
 
-DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 METHODS = ("one still", "best still of the set", "unweighted mean", "quality-weighted mean")
-IDENTITIES = {"obama.jpg": "A", "obama2.jpg": "A", "obama3.jpg": "A", "biden.jpg": "B", "astronaut.png": "C"}
-
-
-def rotate(rgb, degrees):
-    h, w = rgb.shape[:2]
-    return cv2.warpAffine(rgb, cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1), (w, h))
-
-
-def jpeg(rgb, quality):
-    return cv2.imdecode(cv2.imencode(".jpg", rgb, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_UNCHANGED)
 
 
 COPIES = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from device.audit import verify_store
-from device.audit.log import entry_from_row
 from device.audit.signing import parse_public_key
 from web.auth import roles_required
 from web.services import services
@@ -20,16 +19,7 @@ def index():
     case = request.args.get("case", "").strip()
     action = request.args.get("action", "").strip()
     before = request.args.get("before", type=int)
-    sql, params = "SELECT body, hash FROM audit_log WHERE 1 = 1", []
-    if case:
-        sql, params = sql + " AND case_id = ?", [*params, case]
-    if action:
-        sql, params = sql + " AND action LIKE ?", [*params, action + "%"]
-    if before:
-        sql, params = sql + " AND seq < ?", [*params, before]
-    with services().store.connection() as conn:
-        rows = conn.execute(sql + " ORDER BY seq DESC LIMIT ?", [*params, PAGE]).fetchall()
-    entries = [entry_from_row(b, h) for b, h in rows]
+    entries = services().audit.newest(PAGE, before=before, case=case, action=action)
     return render_template("audit/index.html", entries=entries, case=case, action=action,
                            older=entries[-1].seq if len(entries) == PAGE else None, report=None)  # fmt: skip
 

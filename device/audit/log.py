@@ -187,6 +187,21 @@ class AuditLog:
         with self._store.connection() as own:
             return [entry_from_row(b, h) for b, h in own.execute(sql, params)]
 
+    def newest(self, limit: int, before: int | None = None, case: str = "", action: str = "") -> list[Entry]:
+        """Newest first, at most ``limit``, below seq ``before``; ``case`` exact, ``action`` a prefix
+        (taken literally: ``%`` and ``_`` are not wildcards). The audit viewer's page."""
+        sql, params = "SELECT body, hash FROM audit_log WHERE 1 = 1", []
+        if case:
+            sql, params = sql + " AND case_id = ?", [*params, case]
+        if action:
+            literal = action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            sql, params = sql + " AND action LIKE ? ESCAPE '\\'", [*params, literal + "%"]
+        if before:
+            sql, params = sql + " AND seq < ?", [*params, before]
+        with self._store.connection() as conn:
+            rows = conn.execute(sql + " ORDER BY seq DESC LIMIT ?", [*params, limit]).fetchall()
+        return [entry_from_row(b, h) for b, h in rows]
+
     def iter_entries(self, after: int = 0, page: int = 2000) -> Iterator[Entry]:
         """Every entry after ``after`` in pages, so a year of log never sits in memory at once."""
         while True:

@@ -24,6 +24,17 @@ def test_record_returns_a_chained_committed_entry(audit):
     assert first.device == "test-unit" and first.at.endswith("Z") and first.mono_ns > 0 and first.boot
 
 
+def test_newest_filters_by_case_and_a_literal_action_prefix(audit):
+    """The audit viewer's page: newest first; '%' and '_' typed in the filter are not wildcards."""
+    made = [audit.record(action, actor="alice", role="examiner", case=case) for action, case in
+            (("exam.start", "C-1"), ("exam.search", "C-1"), ("examXsearch", "C-2"), ("exam.start", "C-2"))]  # fmt: skip
+    assert [e.seq for e in audit.newest(10)] == [4, 3, 2, 1]
+    assert [e.seq for e in audit.newest(10, case="C-1")] == [2, 1]
+    assert [e.seq for e in audit.newest(10, action="exam.")] == [4, 2, 1]
+    assert audit.newest(10, action="exam_") == [] and audit.newest(10, action="%") == []
+    assert [e.seq for e in audit.newest(2, before=made[3].seq)] == [3, 2]
+
+
 def test_the_database_refuses_update_and_delete(filled, store):
     with store.connection() as conn:
         for sql in (

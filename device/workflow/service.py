@@ -51,7 +51,7 @@ class Workflow:
                                  roles, training_valid_until, self.now())  # fmt: skip
 
     def update_user(self, by, user_id, **changes):
-        return users.update_user(self.store, self.audit, by, user_id, config=self.config, **changes)
+        return users.update_user(self.store, self.audit, by, user_id, config=self.config, today=self.today(), **changes)
 
     def policy(self):
         """The agency policy in force (config defaults + a supervisor's audited changes)."""

@@ -219,9 +219,11 @@ def create_user(store, audit, config, by: User | None, username: str, display_na
 
 
 def update_user(store, audit, by: User, user_id: int, *, roles=None, training_valid_until=None,
-                active: bool | None = None, display_name: str | None = None, config=None) -> User:  # fmt: skip
+                active: bool | None = None, display_name: str | None = None, config=None,
+                today=None) -> User:  # fmt: skip
     """Change roles, training date, active flag or name (supervisor only). With ``config``, a new
-    training date is checked against the policy's training validity."""
+    training date is checked against the policy's training validity from ``today`` (the caller's
+    clock's UTC date; the system's when not given)."""
     require_role(by, "supervisor")
     changes: dict = {}
     with store.connection() as conn, store.transaction(conn):
@@ -238,7 +240,7 @@ def update_user(store, audit, by: User, user_id: int, *, roles=None, training_va
         if training_valid_until is not None:
             training = _check_date(training_valid_until)
             if config is not None:
-                check_training_horizon(store, config, training, system_now().date(), conn)
+                check_training_horizon(store, config, training, today or system_now().date(), conn)
             conn.execute("UPDATE users SET training_valid_until = ? WHERE id = ?", (training, user_id))
             changes["training_valid_until"] = training
         if active is not None:

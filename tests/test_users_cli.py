@@ -128,3 +128,25 @@ def test_password_typed_twice_at_the_terminal(unit):
     reset = ["--data-dir", unit.data, "user", "set-password", "sup"]
     code, out = run_in_terminal(reset, [PASSWORD + "!", PASSWORD + "!"], env, PROMPTS)
     assert code == 0 and "password of sup set" in out, out
+
+
+def test_the_console_follows_the_policys_training_horizon(unit):
+    """The policy is the one source: a supervisor's `policy set` reaches `user add` and
+    `user set-training` on the console as it reaches the admin screen."""
+    r = unit("user", "add", "boss", "--role", "supervisor", "--training-valid-until", NEXT_YEAR,
+             "--password-file", unit.password_file)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    r = unit("policy", "set", "policy.training_valid_days", "30", "--reason", "annual refresher moved to monthly")
+    assert r.returncode == 0, r.stderr
+    far = (date.today() + timedelta(days=200)).isoformat()
+    near = (date.today() + timedelta(days=20)).isoformat()
+    refused = unit("user", "add", "ann", "--role", "examiner", "--training-valid-until", far,
+                   "--password-file", unit.password_file)  # fmt: skip
+    assert refused.returncode != 0 and "30" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    made = unit("user", "add", "ann", "--role", "examiner", "--training-valid-until", near,
+                "--password-file", unit.password_file)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    refused = unit("user", "set-training", "ann", far)
+    assert refused.returncode != 0 and "30" in refused.stderr
+    assert users(unit)["ann"]["training_valid_until"] == near
+    assert unit("user", "set-training", "ann", near).returncode == 0

@@ -93,3 +93,17 @@ def test_the_api_search_follows_the_policys_offences_and_quality_thresholds(app,
     assert failing.status_code == 400 and "fails the quality assessment" in failing.get_json()["error"]
     enhance = exa.get("/cases/2/enhance").get_data(as_text=True)
     assert "face blurred" in enhance, "the screen shows the verdict the search applies"
+
+
+def test_the_users_screen_follows_the_policys_training_horizon(app, as_user, store, config, users):
+    from datetime import date, timedelta
+
+    change(store, config, "policy.training_valid_days", 30)
+    boss, ann = as_user("boss"), users["exa"]
+    far, near = (date.today() + timedelta(days=200)).isoformat(), (date.today() + timedelta(days=20)).isoformat()
+    refused = post(boss, f"/admin/users/{ann.id}", {"roles": "examiner", "training_valid_until": far,
+                                                    "active": "1"}, "/admin/users")  # fmt: skip
+    assert refused.status_code == 400 and "30" in refused.get_data(as_text=True)
+    accepted = post(boss, f"/admin/users/{ann.id}", {"roles": "examiner", "training_valid_until": near,
+                                                     "active": "1"}, "/admin/users")  # fmt: skip
+    assert accepted.status_code == 302

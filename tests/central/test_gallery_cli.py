@@ -89,3 +89,35 @@ def test_agency_to_unit_on_media_then_kill_9_mid_apply(tmp_path, key_file, run_c
     assert order["outstanding"] == {} and str(order["applied"][unit_id]["seq"]) in proof.stdout
     text = central("gallery", "status").stdout
     assert "1 applied, 0 outstanding" in text and "wanted v1" in text
+
+
+def test_central_enroll_from_a_manifest_checks_every_row_first(tmp_path, run_cli):
+    """The unit's manifest format centrally: rows grouped by reference, every row needs one, a bad
+    manifest changes nothing, and the single-subject options still work beside it."""
+    hq_env = {**central_env(tmp_path), "FIELDFACE_AGENCY_KEY_FILE": str(tmp_path / "agency.key")}
+    central = lambda *a: run_cli("central", "--store", str(tmp_path / "hq"), *a, env=hq_env)  # noqa: E731
+    assert central("init").returncode == 0
+    assert central("agency-key", "--new", str(tmp_path / "agency.key")).returncode == 0
+    for name in ("obama.jpg", "obama3.jpg", "biden.jpg"):
+        (tmp_path / name).write_bytes((DATA / name).read_bytes())
+    header = "image,subject,reference,gallery,legal_basis\n"
+    (tmp_path / "no-ref.csv").write_text(header + "biden.jpg,Person B,,wanted,warrant 2\n")
+    refused = central("gallery", "enroll", "--manifest", str(tmp_path / "no-ref.csv"))
+    assert refused.returncode == 2 and "need the agency's reference" in refused.stderr, refused.stderr
+    mixed = central("gallery", "enroll", "--manifest", str(tmp_path / "no-ref.csv"), "--subject", "X")
+    assert mixed.returncode == 2 and "not both" in mixed.stderr
+    assert json.loads(central("gallery", "list", "--json").stdout)["subjects"] == []
+
+    (tmp_path / "people.csv").write_text(header + "obama.jpg,Person A,REC-0001,wanted,court order 17\n"
+                                         "obama3.jpg,Person A,REC-0001,wanted,court order 17\n"
+                                         "biden.jpg,Person B,REC-0002,wanted,warrant 2\n")  # fmt: skip
+    made = central("gallery", "enroll", "--manifest", str(tmp_path / "people.csv"), "--json")
+    assert made.returncode == 0, made.stderr
+    assert [(s["reference"], s["enrolled"]) for s in json.loads(made.stdout)["subjects"]] == [
+        ("REC-0001", 2), ("REC-0002", 1)]  # fmt: skip
+    listed = json.loads(central("gallery", "list", "--json").stdout)["subjects"]
+    assert sorted((r["reference"], r["images"]) for r in listed) == [("REC-0001", 2), ("REC-0002", 1)]
+    again = central("gallery", "enroll", "--manifest", str(tmp_path / "people.csv"))
+    assert again.returncode == 0 and again.stdout.count("enrolled 0 image(s)") == 2, "a re-run changes nothing"
+    missing = central("gallery", "enroll", "--gallery", "wanted", "--subject", "Person C")
+    assert missing.returncode == 2 and "--reference" in missing.stderr and "--manifest" in missing.stderr

@@ -18,15 +18,23 @@ def register(central) -> None:
     p = central.add_parser("gallery", help="the agency's watchlists: enroll, erase, publish bundles, status")
     g = p.add_subparsers(dest="gallery_command", metavar="ACTION")
     g.required = True
-    e = g.add_parser("enroll", help="enroll a subject's images into a central gallery (the unit's rules)")
-    e.add_argument("--gallery", required=True)
-    e.add_argument("--subject", required=True, metavar="NAME")
-    e.add_argument("--reference", required=True, metavar="REF", help="the agency's record number")
-    e.add_argument("--legal-basis", required=True, metavar="TEXT")
+    e = g.add_parser(
+        "enroll", help="enroll a subject's images (or a manifest's) into a central gallery (the unit's rules)"
+    )
+    e.add_argument("--gallery", help="the central gallery (a manifest row may name its own)")
+    e.add_argument("--subject", metavar="NAME")
+    e.add_argument("--reference", metavar="REF", help="the agency's record number")
+    e.add_argument("--legal-basis", metavar="TEXT")
     e.add_argument("--category", default="")
     e.add_argument("--source", default="")
     e.add_argument("--retain-until", metavar="YYYY-MM-DD")
-    e.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    e.add_argument(
+        "--manifest",
+        type=Path,
+        metavar="FILE.csv",
+        help="many subjects: the unit's manifest columns; every row needs a reference",
+    )
+    e.add_argument("images", nargs="*", type=Path, metavar="IMAGE")
     e.add_argument("--json", action="store_true")
     e.set_defaults(handler=cmd_enroll)
     ls = g.add_parser("list", help="subjects of the central galleries")
@@ -88,25 +96,56 @@ def cmd_enroll(ctx, args) -> int:
 
     from device.central.gallery.authority import enroll
     from device.commands.vision import read_image_file
-    from device.gallery import SubjectInfo
     from device.policy import Policy
     from device.vision import Recognizer
 
-    info = SubjectInfo(args.subject, args.legal_basis, args.gallery, args.reference, args.category, args.source,
-                       args.retain_until)  # fmt: skip
-    images = [(str(p), read_image_file(p)) for p in args.images]
+    groups = _enroll_groups(ctx, args)  # every row or option checked before anything is written
     agency = _agency(ctx)
     store = _store(ctx, args)
+    recognizer = Recognizer.from_config(ctx.config.vision)
+    results, lines = [], []
     try:
-        result = enroll(store, agency, Recognizer.from_config(ctx.config.vision), Policy(ctx.config, {}), info,
-                        images, _actor(), datetime.now(UTC).date())  # fmt: skip
+        for info, files in groups:
+            images = [(str(p), read_image_file(p)) for p in files]
+            result = enroll(store, agency, recognizer, Policy(ctx.config, {}), info, images, _actor(),
+                            datetime.now(UTC).date())  # fmt: skip
+            results.append({"reference": info.reference, "gallery": info.gallery, **result})
+            version = f", now version {result['version']}" if result["version"] else ""
+            lines.append(f"enrolled {result['enrolled']} image(s) of {info.reference} into central gallery "
+                         f"{info.gallery}{version}")  # fmt: skip
+            lines += [f"  skipped {s['image']}: {s['reason']}" for s in result["skipped"]]
     finally:
         store.close()
-    lines = [f"enrolled {result['enrolled']} image(s) of {args.reference} into central gallery {args.gallery}"
-             + (f", now version {result['version']}" if result["version"] else "")]  # fmt: skip
-    lines += [f"  skipped {s['image']}: {s['reason']}" for s in result["skipped"]]
-    emit(result, args.json, lines)
-    return 0 if result["enrolled"] or all("duplicate" in s["reason"] for s in result["skipped"]) else 2
+        recognizer.decoder.close()
+    emit(results[0] if not args.manifest else {"subjects": results}, args.json, lines)
+    ok = all(r["enrolled"] or all("duplicate" in s["reason"] for s in r["skipped"]) for r in results)
+    return 0 if ok else 2
+
+
+def _enroll_groups(ctx, args) -> list:
+    """``[(SubjectInfo, [image paths])]`` from the options or from a manifest (the unit's format)."""
+    from device.errors import UsageError
+    from device.gallery import SubjectInfo
+    from device.gallery.manifest import read_manifest
+
+    one = (args.subject, args.reference, args.legal_basis)
+    if args.manifest:
+        if any(one) or args.images:
+            raise UsageError("give either --manifest or --subject/--reference/--legal-basis with images, not both")
+        groups = read_manifest(args.manifest, args.gallery or ctx.config.gallery.default_gallery)
+        for group in groups:
+            if not group.info.reference:
+                raise UsageError(f"manifest {args.manifest}: {group.info.display_name!r} has no reference; "
+                                 "central subjects need the agency's reference (erasure orders name it)")  # fmt: skip
+        return [(g.info, [path for _label, path in g.images]) for g in groups]
+    missing = [flag for flag, value in (("--gallery", args.gallery), ("--subject", args.subject),
+                                        ("--reference", args.reference), ("--legal-basis", args.legal_basis),
+                                        ("IMAGE", args.images)) if not value]  # fmt: skip
+    if missing:
+        raise UsageError(f"central gallery enroll needs {', '.join(missing)} (or --manifest FILE.csv)")
+    info = SubjectInfo(args.subject, args.legal_basis, args.gallery, args.reference, args.category, args.source,
+                       args.retain_until)  # fmt: skip
+    return [(info, args.images)]
 
 
 def cmd_list(ctx, args) -> int:

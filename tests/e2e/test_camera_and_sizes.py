@@ -41,17 +41,17 @@ def _capture(page, base: str, case: str, screenshot: str | None = None) -> str:
     page.goto(base + "/cases/new", wait_until="domcontentloaded")  # the preview stream never "loads"
     # The live preview shows frames (an <img> on an MJPEG stream).
     # (Polled from here: wait_for_function would eval in the page, which the CSP rightly forbids.)
-    preview = page.locator("#camera-preview")
+    preview = page.get_by_role("img", name="live camera preview")
     deadline = time.monotonic() + 15
     while preview.evaluate("e => e.naturalWidth") == 0:
         assert time.monotonic() < deadline, "no preview frame within 15 s"
         page.wait_for_timeout(100)
-    page.fill("#case", case)
-    page.select_option("#offense", "robbery")
-    page.fill("#purpose", "Warrant 9/2025, taken with the unit's camera")
+    page.get_by_label("Case number").fill(case)
+    page.get_by_label("Offence category").select_option("robbery")
+    page.get_by_label("Legal authority / purpose").fill("Warrant 9/2025, taken with the unit's camera")
     if screenshot:
         shot(page, screenshot)
-    page.click("#capture")
+    page.get_by_role("button", name="Capture").click()
     page.wait_for_url("**/probe")  # the kept still of the burst, and the others to choose from
     page.get_by_role("button", name="Use this face").click()
     page.wait_for_url("**/enhance")
@@ -64,13 +64,15 @@ def test_capture_at_800x480_and_the_comparators_face_crops(browser, camera_unit)
     login(page, camera_unit, "examiner")
     exam_url = _capture(page, camera_unit, "E2E-CAM-1", screenshot="1-camera-preview-800x480")
     page.goto(exam_url + "/probe")
-    assert re.fullmatch(r"[0-9a-f]{64}", page.locator("#probe-sha").inner_text())
-    assert page.locator("#quality-0").inner_text() in ("pass", "warn")
+    # What the officer reads: the original's SHA-256 after its label, and face 1's quality verdict.
+    assert page.get_by_text(re.compile(r"^[0-9a-f]{64}$")).count() == 1
+    face_1 = page.get_by_role("row").filter(has=page.get_by_role("cell", name="1", exact=True)).first
+    assert face_1.get_by_role("cell", name=re.compile(r"^(pass|warn)$")).count() == 1
     shot(page, "1-camera-probe-quality-800x480")
     page.goto(exam_url + "/enhance")
-    page.click("#run-search")
+    page.get_by_role("button", name="Search the gallery").click()
     page.wait_for_url("**/analysis")
-    page.click("#compare-1")
+    page.get_by_role("link", name="Compare").first.click()
     # The comparator shows the two faces as crops aligned on the eyes at one scale (the landmark
     # overlay stays on the probe step, where the whole photo is shown).
     for name in ("searched face (probe)", "candidate 1 face"):
@@ -88,7 +90,7 @@ def test_page_tour_fits_the_screen_with_finger_sized_controls(browser, camera_un
     context, page = open_page(browser, errors, SIZES[size])
     login(page, camera_unit, "examiner")
     exam_url = _capture(page, camera_unit, f"E2E-TOUR-{size}")
-    page.click("#run-search")
+    page.get_by_role("button", name="Search the gallery").click()
     page.wait_for_url("**/analysis")
     pages = {"cases": "/cases", "new-search": "/cases/new", "probe": exam_url + "/probe",
              "enhance": exam_url + "/enhance", "analysis": exam_url + "/analysis",

@@ -211,8 +211,8 @@ def merge(faces: list[Detection], iou_threshold: float, inside: float = 0.5) -> 
     return kept
 
 
-def overlap_of_smaller(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Intersection over the smaller box's area."""
+def _overlaps(box: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """``(intersection areas, area of box, areas of boxes)`` of one box against many."""
     x0 = np.maximum(box[0], boxes[:, 0])
     y0 = np.maximum(box[1], boxes[:, 1])
     x1 = np.minimum(box[2], boxes[:, 2])
@@ -220,17 +220,17 @@ def overlap_of_smaller(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
     area = (box[2] - box[0]) * (box[3] - box[1])
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return inter, area, areas
+
+
+def overlap_of_smaller(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Intersection over the smaller box's area."""
+    inter, area, areas = _overlaps(box, boxes)
     return inter / np.maximum(np.minimum(area, areas), 1e-9)
 
 
 def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    x0 = np.maximum(box[0], boxes[:, 0])
-    y0 = np.maximum(box[1], boxes[:, 1])
-    x1 = np.minimum(box[2], boxes[:, 2])
-    y1 = np.minimum(box[3], boxes[:, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    inter, area, areas = _overlaps(box, boxes)
     return inter / np.maximum(area + areas - inter, 1e-9)
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,6 +23,7 @@ from device.audit import AuditLog, Entry
 from device.audit.log import entry_from_row
 from device.errors import UsageError
 from device.reports import actions as A
+from device.reports import tally as T
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -41,52 +41,57 @@ def period_entries(conn, start: date, end: date) -> list[Entry]:
 
 def compute(entries: list[Entry], acked: dict[str, int], start: date, end: date) -> dict[str, Any]:
     """The figures for ``entries`` (already limited to the period); ``acked``: sync cursor per destination."""
-    by_action: dict[str, list[Entry]] = {}
-    for e in entries:
-        by_action.setdefault(e.action, []).append(e)
-
-    def of(action: str, outcome: str | None = "ok") -> list[Entry]:
-        return [e for e in by_action.get(action, []) if outcome is None or e.outcome == outcome]
-
-    searches = of(A.SEARCH)
-    refused = of(A.SEARCH_REFUSED, None)
-    refusal_reasons = Counter(str(e.details.get("reason", "unstated")) for e in refused)
-    # A candidate's disposition may be saved again (corrected): count each candidate of each
-    # examination once, by its last saved disposition in the period.
-    last = {(e.object, e.details.get("rank")) if e.object else e.seq: e.details.get(A.DISPOSITION_FIELD)
-            for e in of(A.DISPOSITION)}  # fmt: skip
-    dispositions = Counter(str(d) for d in last.values())
-    verdicts = Counter(str(e.details.get(A.REVIEW_FIELD)) for e in of(A.REVIEW))
-    reviews = sum(verdicts.values())
-    enrolled = of(A.ENROLL)
-    holds = Counter(bool(e.details.get("hold")) for e in of(A.LEGAL_HOLD))
-    search_overrides = sum(1 for e in searches if e.details.get(A.SEARCH_OVERRIDE_FIELD))
-    forced = sum(1 for e in enrolled if e.details.get(A.ENROLL_FORCED_FIELD))
-    exam_overrides = len(of(A.QUALITY_OVERRIDE))
     seqs = [e.seq for e in entries]
+    out = figures(T.tally(entries), start, end)
+    out["sync"] = {
+        dest: {
+            "acked_seq": seq,
+            "entries_delivered": sum(1 for s in seqs if s <= seq),
+            "coverage": _rate(sum(1 for s in seqs if s <= seq), len(seqs)),
+        }
+        for dest, seq in sorted(acked.items())
+    }
+    return out
+
+
+def figures(t: dict[str, Any], start: date, end: date) -> dict[str, Any]:
+    """The report's figures read off a tally of the period's entries (device/reports/tally.py)."""
+    k = t["k"]
+
+    def count(name: str) -> int:
+        return k.get("count", {}).get(name, 0)
+
+    def group(name: str) -> dict[str, int]:
+        return dict(sorted(k.get(name, {}).items()))
+
+    # A corrected disposition counts once, by its last save in the period: subtract the saves that
+    # were superseded, where the superseded save itself falls in the period.
+    dispositions = dict(k.get("disposition", {}))
+    first, last = start.isoformat(), end.isoformat()
+    for day, superseded in t["sup"].items():
+        if first <= day <= last:
+            for d, n in superseded.items():
+                dispositions[d] = dispositions.get(d, 0) - n
+    verdicts = k.get("verdict", {})
+    reviews = sum(verdicts.values())
+    refusals = k.get("refused", {})
+    search_overrides, exam_overrides = count("search_overrides"), count("exam_overrides")
+    forced = count("forced_enrollments")
     return {
-        "period": {
-            "from": start.isoformat(),
-            "to": end.isoformat(),
-            "entries": len(entries),
-            "first_seq": min(seqs, default=None),
-            "last_seq": max(seqs, default=None),
-        },
+        "period": {"from": first, "to": last, "entries": t["n"], "first_seq": t["seq"][0], "last_seq": t["seq"][1]},
         "searches": {
-            "total": len(searches),
-            "by_offense": dict(sorted(Counter(str(e.details.get("offense")) for e in searches).items())),
-            "by_user": dict(sorted(Counter(e.actor for e in searches).items())),
+            "total": count("searches"),
+            "by_offense": group("search.offense"),
+            "by_user": group("search.user"),
             # The stated purpose / legal authority, as typed (first 80 characters).
-            "by_purpose": dict(
-                sorted(Counter(str(e.details.get("purpose") or "unstated")[:80] for e in searches).items())
-            ),
-            "with_candidates_worth_examining": sum(1 for e in searches if e.details.get("worth_examining")),
-            "candidates_listed": sum(int(e.details.get("candidates", 0)) for e in searches),
+            "by_purpose": group("search.purpose"),
+            "with_candidates_worth_examining": count("worth_examining"),
+            "candidates_listed": count("candidates_listed"),
         },
         "refusals": {
-            "quality": refusal_reasons.get("quality", 0),
-            "other": {k: v for k, v in sorted(refusal_reasons.items()) if k != "quality"},
-            "denied_actions": dict(sorted(Counter(e.action for e in entries if e.outcome == "denied").items())),
+            "quality": refusals.get("quality", 0),
+            "other": {r: n for r, n in sorted(refusals.items()) if r != "quality"},
+            "denied_actions": group("denied"),
         },
         "dispositions": {
             **{d: dispositions.get(d, 0) for d in A.DISPOSITIONS},
@@ -99,8 +104,8 @@ def compute(entries: list[Entry], acked: dict[str, int], start: date, end: date)
             "concurrence_rate": _rate(verdicts.get(A.CONCUR, 0), reviews),
             "dissent_rate": _rate(verdicts.get(A.DISSENT, 0), reviews),
         },
-        "leads_released": len(of(A.LEAD_RELEASE)),
-        "enhancements": len(of(A.ENHANCE)),
+        "leads_released": count("leads_released"),
+        "enhancements": count("enhancements"),
         "overrides": {
             "searches_of_failing_probes": search_overrides,
             "exam_quality_overrides": exam_overrides,
@@ -108,60 +113,41 @@ def compute(entries: list[Entry], acked: dict[str, int], start: date, end: date)
             "total": search_overrides + exam_overrides + forced,
         },
         "gallery": {
-            "images_enrolled": len(enrolled),
-            "subjects_created": sum(1 for e in enrolled if e.details.get("new_subject")),
-            "subjects_deleted": len(of(A.DELETE_SUBJECT)),
-            "images_deleted": sum(int(e.details.get("images", 0)) for e in of(A.DELETE_SUBJECT)),
-            "legal_holds_set": holds.get(True, 0),
-            "legal_holds_lifted": holds.get(False, 0),
+            "images_enrolled": count("images_enrolled"),
+            "subjects_created": count("subjects_created"),
+            "subjects_deleted": count("subjects_deleted"),
+            "images_deleted": count("images_deleted"),
+            "legal_holds_set": count("holds_set"),
+            "legal_holds_lifted": count("holds_lifted"),
         },
         "purges": {
-            "subjects": len(of(A.PURGE_SUBJECT)),
-            "subject_images": sum(int(e.details.get("images", 0)) for e in of(A.PURGE_SUBJECT)),
-            "probes": sum(int(e.details.get("count", 0)) for e in of(A.PURGE_PROBES)),
-            "probes_kept_on_legal_hold": sum(len(e.details.get("held", [])) for e in of(A.PURGE_PROBES)),
+            "subjects": count("subjects_purged"),
+            "subject_images": count("images_purged"),
+            "probes": count("probes_purged"),
+            "probes_kept_on_legal_hold": count("probes_held"),
         },
         "access": {
-            "logins": len(of(A.LOGIN)),
-            "failed_logins": len(of(A.LOGIN_FAILED, None)),
-            "lockouts": len(of(A.LOGIN_LOCKOUT, None)),
+            "logins": count("logins"),
+            "failed_logins": count("failed_logins"),
+            "lockouts": count("lockouts"),
         },
-        "policy_changes": [
-            {
-                "at": e.at,
-                "by": e.actor,
-                "action": e.action,
-                "key": e.details.get("key"),
-                "old": e.details.get("old"),
-                "new": e.details.get("new"),
-                "reason": e.details.get("reason"),
-            }
-            for e in entries
-            if e.action in (A.POLICY_SET, A.POLICY_RESET) and e.outcome == "ok"
-        ],
+        "policy_changes": sorted(t["policy"], key=lambda p: p["at"]),
         "activity": {
-            "units_active": len({e.device for e in entries}),
-            "users_active": len({e.actor for e in entries if e.role not in ("system", "none")}),
-            "entries_by_unit": dict(sorted(Counter(e.device for e in entries).items())),
+            "units_active": len(t["units"]),
+            "users_active": len(t["users"]),
+            "entries_by_unit": group("unit"),
         },
         "accountability": {
-            "reports_generated": len(of(A.REPORT)),
-            "evaluations_run": len(of(A.EVALUATION)),
+            "reports_generated": count("reports"),
+            "evaluations_run": count("evaluations"),
             # faces leave the box only in these: how many, and how many held every candidate's face
-            "disclosure_packages": len(of(A.PACKAGE)),
-            "unredacted_packages": sum(1 for e in of(A.PACKAGE) if e.details.get("redacted") is False),
-            "unsealed_packages": sum(1 for e in of(A.PACKAGE) if not e.details.get("encrypted")),
+            "disclosure_packages": count("packages"),
+            "unredacted_packages": count("unredacted_packages"),
+            "unsealed_packages": count("unsealed_packages"),
         },
-        "sync": {
-            dest: {
-                "acked_seq": seq,
-                "entries_delivered": sum(1 for s in seqs if s <= seq),
-                "coverage": _rate(sum(1 for s in seqs if s <= seq), len(seqs)),
-            }
-            for dest, seq in sorted(acked.items())
-        },
-        "outcomes": dict(sorted(Counter(e.outcome for e in entries).items())),
-        "not_counted": dict(sorted(Counter(e.action for e in entries if e.action not in A.COUNTED).items())),
+        "sync": {},
+        "outcomes": group("outcome"),
+        "not_counted": group("not_counted"),
     }
 
 

@@ -218,6 +218,15 @@ def record(
             "INSERT OR REPLACE INTO checklists(exam_id, rank, feature, verdict, note) VALUES (?, ?, ?, ?, ?)",
             [(exam_id, rank, key, checklist[key], clean_notes[key]) for key, _ in FEATURES],
         )
+        # A correction says what it replaces, so the accountability report (device/reports/tally.py)
+        # counts each candidate once, by its last save, however its entries are summed.
+        # Its day is the earlier entry's own ``at`` (the audit clock's), read from the log.
+        before = conn.execute(
+            "SELECT json_extract(body, '$.details.disposition'), at FROM audit_log WHERE case_id = ?"
+            " AND action = 'exam.disposition' AND object = ? AND outcome = 'ok'"
+            " AND json_extract(body, '$.details.rank') = ? ORDER BY seq DESC LIMIT 1",
+            (exam.case_id, f"exam:{exam_id}", rank),
+        ).fetchone()
         conn.execute(
             "INSERT OR REPLACE INTO dispositions(exam_id, rank, disposition, reason, by_user, at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -225,7 +234,8 @@ def record(
         )
         counts = {v: sum(checklist[k] == v for k, _ in FEATURES) for v in VERDICTS}
         details = {"rank": rank, "subject_id": row[0], "disposition": disposition, "reason": reason[:200],
-                   "checklist": counts}  # fmt: skip
+                   "checklist": counts,
+                   "replaces": {"disposition": before[0], "at": before[1]} if before else None}  # fmt: skip
         if justification:
             details["below_line_justification"] = justification[:200]
         wf.audit.append_in(conn, [Draft("exam.disposition", user.username, "examiner", f"exam:{exam_id}",

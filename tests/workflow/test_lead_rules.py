@@ -82,3 +82,19 @@ def test_a_probe_that_is_the_gallerys_own_photo_is_said_so(wf, people):
     other = searched(wf, people)  # obama2.jpg: another photo of Person A
     _facts, rows = wf.candidates(people["exa"], other.id)
     assert rows[0]["display_name"] == "Person A" and not rows[0]["same_photo"]
+
+
+def test_a_corrected_disposition_says_what_it_replaces_and_the_report_counts_it_once(wf, people):
+    from datetime import date
+
+    from device.reports import period
+
+    exam = searched(wf, people)
+    wf.record_analysis(people["exa"], exam.id, 1, ALL_SIMILAR, {}, "inconclusive", "too blurred")
+    wf.record_analysis(people["exa"], exam.id, 1, ALL_SIMILAR, {}, "excluded", "the ears differ")
+    first, second = entries(wf, "exam.disposition")[-2:]
+    assert first.details["replaces"] is None
+    assert second.details["replaces"] == {"disposition": "inconclusive", "at": first.at}
+    day = date.fromisoformat(second.at[:10])
+    figures = period.compute(wf.audit.entries(), {}, day, day)
+    assert figures["dispositions"]["total"] == 1 and figures["dispositions"]["excluded"] == 1

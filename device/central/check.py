@@ -2,7 +2,8 @@
 
 Per unit and epoch: every stored body against its hash, every link, the epoch's first entry
 against the entry its parent lineage holds before it, the stored head against the unit's
-signature (registered key), and the lost range against the parent's head. The same
+signature (registered key), and the lost range against the parent's head; then the unit's day
+tallies (device/central/days.py) against a recount of its entries. The same
 ChainChecker as ``fieldface audit verify`` names each problem (edited, deleted, inserted, ...).
 Needs only read access (the auditor role).
 """
@@ -15,7 +16,9 @@ from device.audit.entry import GENESIS, Entry
 from device.audit.epoch import EPOCH_ACTION
 from device.audit.signing import parse_public_key
 from device.audit.verify import ChainChecker
+from device.central import days as D
 from device.central.store import CentralStore
+from device.reports.tally import Counting
 
 
 def verify_central(store: CentralStore, only: str | None = None) -> dict[str, dict]:
@@ -29,7 +32,7 @@ def verify_central(store: CentralStore, only: str | None = None) -> dict[str, di
         key = parse_public_key(keys[unit])
         epochs = {e.epoch: e for e in store.epochs(unit)}
         heads = store.heads(unit)
-        problems, count = [], 0
+        problems, count, counted = [], 0, {}
         for number, ep in sorted(epochs.items()):
             where = f"epoch {number}"
             start_seq, start_hash = (0, GENESIS) if ep.parent is None else (ep.start_seq - 1, None)
@@ -62,6 +65,7 @@ def verify_central(store: CentralStore, only: str | None = None) -> dict[str, di
                     checker.problem("inserted", seq, "an epoch that does not start with an audit.epoch entry")
                 first = False
                 checker.feed(entry, seq)
+                counted.setdefault(entry.at[:10], Counting(legacy=False)).add(entry)
             head = heads.get(number)
             if head is None:
                 checker.problem("truncated", ep.start_seq, "no signed head is stored for this epoch")
@@ -69,6 +73,7 @@ def verify_central(store: CentralStore, only: str | None = None) -> dict[str, di
                 checker.signed_head(head[0], head[1], head[2], "stored head")
             report = checker.finish()
             problems += [f"{where}: {p}" for p in report.problems]
+        problems += D.differences(store, unit, {day: c.result() for day, c in counted.items()})
         out[unit] = {"entries": count, "epochs": len(epochs), "head": store.head(unit)[0], "problems": problems}
     return out
 

@@ -1,7 +1,8 @@
-"""The console's reads of the units' entries: by field, through the expression indexes of migration
-0002_console (``at``, ``unit+at``, ``action+at``, ``actor+at``). The receivers store each entry's
-canonical body only; these read its fields where they are (SQLite json_extract, PostgreSQL jsonb),
-so nothing the verifier writes had to change.
+"""The console's reads of the units' entries: by field, through the columns migration 0004 has
+the database generate from each signed body (``at``, ``action``, ``actor``, ``case_ref``,
+``outcome``) and their indexes (``at``, ``unit+at``, ``action+at``, ``actor+at``, ``case_ref+at``).
+Details (offence, purpose) are read from the body where they are (SQLite json_extract,
+PostgreSQL jsonb) after an indexed condition has narrowed the rows.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ from device.audit.entry import Entry
 from device.errors import UsageError
 
 FILTERS = ("unit", "user", "case", "action", "outcome", "offense", "purpose")
+COLUMNS = {"at": "at", "action": "action", "actor": "actor", "case": "case_ref", "outcome": "outcome"}
 
 
 def field(dialect: str, name: str) -> str:
-    # Only names from this module reach here, never a user's text.
-    if dialect == "sqlite":
-        return f"json_extract(body, '$.{name}')"
-    return f"((body::jsonb) ->> '{name}')"
+    # Only names from this module reach here, never a user's text. Both dialects: a real column.
+    return COLUMNS[name]
 
 
 def _detail(dialect: str, name: str) -> str:

@@ -1,6 +1,8 @@
 """The agency's accountability report: the unit's period report (device/reports/period.py, its
-``compute`` and ``recorded``) over the fleet's verified entries in the central store, for all
-units or one unit, user, offence or purpose. The run goes into the console's log with the
+``figures`` and ``recorded``) over the fleet's verified entries in the central store, for all
+units or one unit, user, offence or purpose. The whole fleet or one unit is counted from the day
+tallies the receivers keep (device/central/days.py: the same tally code, summed); a user, an
+offence or a purpose from that part of the entries. The run goes into the console's log with the
 figures' SHA-256, as a unit's run goes into the unit's.
 
 Every epoch's entries count, a restored unit's lost range too: those actions happened on the lost
@@ -12,8 +14,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from device.central import console_queries as Q
+from device.central import days
 from device.errors import UsageError
 from device.reports import period
+from device.reports.tally import tally
 
 SCOPES = ("unit", "user", "offense", "purpose")
 NOTICE = ("counts from the units' tamper-evident audit logs as verified by the central receivers; candidates are "
@@ -46,7 +50,11 @@ def fleet_report(store, clog, start: date, end: date, scope: dict, *, actor: str
     if (end - start).days > 3660:
         raise UsageError("a report covers at most ten years")
     scope = check_scope(scope)
-    entries = [e for _unit, e in Q.period(store, scope, start.isoformat(), (end + timedelta(days=1)).isoformat())]
-    figures = period.compute(entries, {}, start, end)
+    if set(scope) <= {"unit"}:  # the whole fleet or one unit: a period's day tallies, merged
+        counted = days.merged(store, start, end, scope.get("unit"))
+    else:  # one user, offence or purpose: that part of the entries, through its index, counted
+        counted = tally(e for _unit, e in Q.period(store, scope, start.isoformat(),
+                                                  (end + timedelta(days=1)).isoformat()))  # fmt: skip
+    figures = period.figures(counted, start, end)
     return period.recorded(figures, clog, actor=actor, role=role, fmt=fmt, scope=describe(scope, len(store.units())),
                            extra={"scope": scope}, notice=NOTICE)  # fmt: skip

@@ -1,7 +1,8 @@
 """PostgreSQL roles of the central store, made by ``fieldface central init`` (as the owner).
 
 - writer (every receiver): SELECT; INSERT into the append-only tables; UPDATE only of the heads
-  (which also may only move forward: trigger) and of unit status. No DELETE, no TRUNCATE, and it
+  (which also may only move forward: trigger), of unit status and of the day tallies (counts,
+  recounted from the entries by ``central verify``). No DELETE, no TRUNCATE, and it
   owns nothing, so it cannot drop a trigger either.
 - auditor (the console, an auditor's psql): SELECT only.
 The owner (whoever runs init and registers units) is the only one who could drop a trigger: that
@@ -11,8 +12,9 @@ Role names come from the config, validated there as plain identifiers.
 
 from __future__ import annotations
 
-WRITER_INSERT = ("audit_entries", "audit_epochs", "audit_heads", "audit_rejects", "audit_gaps", "alerts", "unit_status")
-WRITER_UPDATE = ("audit_heads", "unit_status")
+WRITER_INSERT = ("audit_entries", "audit_epochs", "audit_heads", "audit_rejects", "audit_gaps", "alerts", "unit_status",
+                 "audit_days")  # fmt: skip
+WRITER_UPDATE = ("audit_heads", "unit_status", "audit_days")
 
 
 def ensure_roles(store, writer: str, auditor: str) -> list[str]:

@@ -25,12 +25,15 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from device.audit.entry import GENESIS, Entry
+from device.central import days
 from device.errors import ConfigError, StoreError, SyncError
 
 log = logging.getLogger(__name__)
 
 DB_FILE = "central.db"
 _MIGRATION = re.compile(r"^(\d{4})_[a-z0-9_]+\.(sqlite|postgresql)\.sql$")
+# Python steps of a migration, run after its SQL in its transaction: (cursor, placeholder rewrite).
+AFTER_MIGRATION = {4: days.fill}
 
 
 def now() -> str:
@@ -290,6 +293,8 @@ class CentralStore:
             try:
                 for statement in split_sql(script):
                     cur.execute(statement)
+                if version in AFTER_MIGRATION:  # what SQL alone cannot do, in the same transaction
+                    AFTER_MIGRATION[version](cur, self.backend.sql)
                 self._exec(cur, "INSERT INTO central_schema(version, applied_at) VALUES (?, ?)", (version, now()))
             except BaseException:
                 self._conn.rollback()
@@ -456,7 +461,8 @@ class UnitTx:
         self._s, self._cur, self.unit = store, cur, unit
 
     def _q(self, sql: str, params: tuple = ()) -> list[tuple]:
-        return [tuple(r) for r in self._s._exec(self._cur, sql, params).fetchall()]
+        cur = self._s._exec(self._cur, sql, params)
+        return [tuple(r) for r in cur.fetchall()] if cur.description else []
 
     def current(self) -> Epoch | None:
         rows = self._q(
@@ -543,12 +549,16 @@ class UnitTx:
 
     def append(self, epoch: int, entries: list[Entry], head_sig: str, via: str) -> None:
         at = now()
-        self._cur.executemany(
-            self._s.backend.sql(
-                "INSERT INTO audit_entries(unit, epoch, seq, hash, body, received_at, via) VALUES (?, ?, ?, ?, ?, ?, ?)"
-            ),
-            [(self.unit, epoch, e.seq, e.hash, e.canonical().decode(), at, via) for e in entries],
-        )
+        # One multi-row INSERT per 200 entries: pg8000's executemany is a round trip per row.
+        for i in range(0, len(entries), 200):
+            part = entries[i : i + 200]
+            rows = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(part))  # placeholders only
+            self._s._exec(
+                self._cur,
+                f"INSERT INTO audit_entries(unit, epoch, seq, hash, body, received_at, via) VALUES {rows}",  # noqa: S608
+                tuple(v for e in part for v in (self.unit, epoch, e.seq, e.hash, e.canonical().decode(), at, via)),
+            )
+        days.add(self._q, self.unit, entries, at)
         last = entries[-1]
         self._s._exec(
             self._cur,

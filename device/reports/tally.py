@@ -11,7 +11,8 @@ candidate's disposition saved again (corrected) counts once, by its last save in
 correction's entry says what it replaced (``details.replaces``: the earlier disposition and its
 time, written by device/workflow/analysis.py), so its day records "one save of day D, disposition
 d, was superseded"; the report subtracts those whose day D lies in its period. Entries written
-before ``replaces`` existed are deduplicated by (examination, rank) within one tally, as before.
+before ``replaces`` existed are deduplicated by (examination, rank) within a unit's own report, as
+before; the central day tallies count each of their saves (a day must not depend on batching).
 
 A tally is plain JSON (stored as text centrally):
 ``{"n": entries, "seq": [min, max], "k": {group: {key: count}}, "units": [...], "users": [...],
@@ -39,19 +40,25 @@ def _bump(t: dict, group: str, key, by: int = 1) -> None:
     counts[key] = counts.get(key, 0) + by
 
 
-def tally(entries: Iterable[Entry]) -> dict[str, Any]:
-    """Count ``entries`` (any order within a unit's seq order; already limited to a period or day)."""
-    t = empty()
-    units, users = set(), set()
-    legacy: dict[tuple, tuple[str, str]] = {}  # (object, rank) -> (day, disposition) of its last save here
-    lo = hi = None
-    for e in entries:
+class Counting:
+    """A tally being made, entry by entry (``tally`` and ``by_day`` below; ``central verify``
+    recounts a unit's days with it). ``legacy``: deduplicate corrections that do not say what
+    they replace, within this count (a unit's own report; see the module's docstring)."""
+
+    def __init__(self, legacy: bool = True):
+        self.t = empty()
+        self.units: set[str] = set()
+        self.users: set[str] = set()
+        self.legacy: dict[tuple, tuple[str, str]] | None = {} if legacy else None
+
+    def add(self, e: Entry) -> None:
+        t = self.t
         t["n"] += 1
-        lo = e.seq if lo is None else min(lo, e.seq)
-        hi = e.seq if hi is None else max(hi, e.seq)
-        units.add(e.device)
+        lo, hi = t["seq"]
+        t["seq"] = [e.seq if lo is None else min(lo, e.seq), e.seq if hi is None else max(hi, e.seq)]
+        self.units.add(e.device)
         if e.role not in ("system", "none"):
-            users.add(e.actor)
+            self.users.add(e.actor)
         _bump(t, "unit", e.device)
         _bump(t, "outcome", e.outcome)
         if e.outcome == "denied":
@@ -64,15 +71,23 @@ def tally(entries: Iterable[Entry]) -> dict[str, Any]:
             _bump(t, "count", "failed_logins")
         elif e.action == A.LOGIN_LOCKOUT:
             _bump(t, "count", "lockouts")
-        if e.outcome != "ok":
-            continue
-        _count_ok(t, e, legacy)
-    t["seq"] = [lo, hi]
-    t["units"], t["users"] = sorted(units), sorted(users)
-    return t
+        if e.outcome == "ok":
+            _count_ok(t, e, self.legacy)
+
+    def result(self) -> dict[str, Any]:
+        self.t["units"], self.t["users"] = sorted(self.units), sorted(self.users)
+        return self.t
 
 
-def _count_ok(t: dict, e: Entry, legacy: dict) -> None:
+def tally(entries: Iterable[Entry]) -> dict[str, Any]:
+    """Count ``entries`` (already limited to a period)."""
+    counting = Counting()
+    for e in entries:
+        counting.add(e)
+    return counting.result()
+
+
+def _count_ok(t: dict, e: Entry, legacy: dict | None) -> None:
     d, action = e.details, e.action
     if action == A.SEARCH:
         _bump(t, "count", "searches")
@@ -113,7 +128,7 @@ def _count_ok(t: dict, e: Entry, legacy: dict) -> None:
             _bump(t, "count", plain[action])
 
 
-def _disposition(t: dict, e: Entry, legacy: dict) -> None:
+def _disposition(t: dict, e: Entry, legacy: dict | None) -> None:
     d = e.details
     value, day = str(d.get(A.DISPOSITION_FIELD)), e.at[:10]
     _bump(t, "disposition", value)
@@ -123,7 +138,7 @@ def _disposition(t: dict, e: Entry, legacy: dict) -> None:
             _supersede(t, str(old["at"])[:10], str(old.get(A.DISPOSITION_FIELD)))
         return
     key = (e.device, e.object, d.get("rank")) if e.object else None
-    if key is None:
+    if key is None or legacy is None:
         return
     if key in legacy:
         _supersede(t, *legacy[key])
@@ -158,8 +173,9 @@ def _pick(fn, x, y):
 
 
 def by_day(entries: Iterable[Entry]) -> dict[str, dict[str, Any]]:
-    """One tally per UTC day of ``at`` (what the central store keeps per unit)."""
-    days: dict[str, list[Entry]] = {}
+    """One tally per UTC day of ``at``: what the central store keeps per unit. Without the legacy
+    deduplication, so a day's tally is the same however its entries were batched."""
+    days: dict[str, Counting] = {}
     for e in entries:
-        days.setdefault(e.at[:10], []).append(e)
-    return {day: tally(group) for day, group in days.items()}
+        days.setdefault(e.at[:10], Counting(legacy=False)).add(e)
+    return {day: c.result() for day, c in days.items()}

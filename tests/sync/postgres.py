@@ -18,8 +18,9 @@ def postgres_bin() -> Path | None:
 
 
 class Postgres:
-    def __init__(self, bindir: Path):
+    def __init__(self, bindir: Path, settings: dict[str, str] | None = None):
         self.bindir = bindir
+        self.settings = {"fsync": "on", **(settings or {})}  # scripts/bench_console.py sizes memory
         # Under /tmp, not pytest's 0700 tmp dir: the server runs as 'postgres' when we are root.
         self.folder = Path(tempfile.mkdtemp(prefix="fieldface-pg-"))
         self.port = free_port()
@@ -38,7 +39,7 @@ class Postgres:
                        check=True, capture_output=True, timeout=120)  # fmt: skip
         self.proc = subprocess.Popen(
             [*self._as, str(self.bindir / "postgres"), "-D", str(data), "-k", str(self.folder),
-             "-h", "127.0.0.1", "-p", str(self.port), "-c", "fsync=on"],
+             "-h", "127.0.0.1", "-p", str(self.port), *(f"-c{k}={v}" for k, v in self.settings.items())],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         wait_for_port(self.port, timeout=30)

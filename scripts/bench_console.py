@@ -1,29 +1,32 @@
 #!/usr/bin/env python3
-"""The central console at scale, on a real PostgreSQL (Debian's binaries, a throwaway cluster).
+"""The central console at the issue's scale, on a real PostgreSQL (Debian's binaries, a throwaway
+cluster): prints numbers, asserts nothing.
 
-Generates signed chains fast, outside the MQTT path (device/central/simulate.py: real entries,
-real hashes, each unit's head signed by its own Ed25519 key), loads them with COPY, then times:
-  - the fleet page (GET /fleet as an auditor: status of every unit, alerts, the rendered page),
-  - a month's fleet report (the unit's period report over every unit's entries of 30 days),
-  - explorer queries (one unit's searches in a month; one user's newest entries, fleet-wide),
-  - ingest through receivers: batches of 100 through the one verifier (what each MQTT message
-    costs a receiver once it arrived), one and two receivers (threads, each its own connection).
-Side by side: the same reads without migration 0002_console's expression indexes.
+1. Generates signed chains fast, outside the MQTT path, in two processes
+   (device/central/simulate.py: real entries, real hashes, each unit's head signed by its own
+   Ed25519 key), with each unit's day tallies made by the receivers' own code (days.py), and
+   loads both with COPY (indexes dropped for the load and built after, as one bulk-loads).
+2. Times, median of 3:
+   - the fleet page (GET /fleet as an auditor: every unit's status, alerts, the rendered page),
+   - a month's fleet report (the unit's period report code over the fleet's day tallies) and a
+     month's report for one unit; with --compare, the same month's fleet report counted from the
+     entries (what the console did before migration 0004), once;
+   - explorer queries: one unit's searches in a month, one user's newest entries fleet-wide,
+     one case's entries, a page deep in one unit's month.
 
-    .venv/bin/python scripts/bench_console.py --units 20 --entries 10000
-The issue's size (200 x 100,000 = 20 M rows) is the same command with bigger numbers and a
-bigger machine; the figures printed are per row so they can be compared.
+    .venv/bin/python scripts/bench_console.py --units 200 --entries 100000 --days 365
+Ingest through two receivers over MQTT is ``scripts/bench_central.py ingest``.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import multiprocessing
 import statistics
 import sys
-import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,52 +36,79 @@ from device.central import console_queries as Q  # noqa: E402
 from device.central import console_users  # noqa: E402
 from device.central.console_db import ConsoleDb, ConsoleLog  # noqa: E402
 from device.central.console_reports import fleet_report  # noqa: E402
+from device.central import days  # noqa: E402
+from device.central.days import _text  # noqa: E402
 from device.central.simulate import SimUnit, stamp  # noqa: E402
 from device.central.store import CentralStore, PostgresBackend  # noqa: E402
-from device.central.verifier import Verifier  # noqa: E402
 from device.config import validate_config  # noqa: E402
+from device.reports import period  # noqa: E402
+from device.reports.tally import by_day, tally  # noqa: E402
 from tests.sync.postgres import Postgres, postgres_bin  # noqa: E402
 
-INDEXES = ("audit_entries_at", "audit_entries_unit_at", "audit_entries_action_at", "audit_entries_actor_at")
-REPORT = "a month's fleet report"
+INDEXES = {
+    "audit_entries_at": "(at)",
+    "audit_entries_unit_at": "(unit, at)",
+    "audit_entries_action_at": "(action, at)",
+    "audit_entries_actor_at": "(actor, at)",
+    "audit_entries_case_at": "(case_ref, at) WHERE case_ref IS NOT NULL",
+}
 ACTIONS = (("login", "examiner"), ("search", "examiner"), ("exam.disposition", "examiner"), ("exam.review", "reviewer"))
+PG_SETTINGS = {"shared_buffers": "4GB", "maintenance_work_mem": "1GB", "work_mem": "64MB", "max_wal_size": "16GB",
+               "checkpoint_timeout": "30min", "max_parallel_maintenance_workers": "2", "effective_cache_size": "16GB",
+               "random_page_cost": "1.1", "jit": "off"}  # fmt: skip
 
 
 def chain(unit: str, n: int, start: datetime, days: int) -> SimUnit:
-    u = SimUnit(unit, unit)
+    """``n`` entries spread evenly over ``days``: logins, searches, dispositions, reviews; 13 users
+    per unit (named per unit, as real accounts are), a case every 20 entries."""
+    u = SimUnit(unit, unit, seed=unit.encode().ljust(32, b"\0")[:32])
     step = timedelta(days=days) / n
     for i in range(n):
         action, role = ACTIONS[i % 4]
         details = {"offense": ("robbery", "fraud", "burglary")[i % 3], "purpose": "investigation", "candidates": 20}
         if action == "exam.disposition":
-            details = {"disposition": "excluded", "rank": 1}
+            details = {"disposition": "excluded", "rank": 1, "replaces": None}
         elif action == "exam.review":
             details = {"verdict": "concur" if i % 7 else "dissent"}
         elif action == "login":
             details = {}
-        u.record(start + step * i, action, f"ex{i % 13}", role, case=f"C-{i // 20}", **details)
+        u.record(start + step * i, action, f"{unit}-ex{i % 13}", role, case=f"{unit}-C-{i // 20}", **details)
     return u
 
 
-def load(store: CentralStore, u: SimUnit) -> None:
-    """As the owner, straight into the tables (the receivers' path is timed separately)."""
-    u.register(store, "bench")
-    cur = store._conn.cursor()
-    rows = io.StringIO()
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+def make_unit(job: tuple[str, int, datetime, int]) -> dict:
+    """In a worker process: one unit's chain as COPY text, its day tallies, its signed head."""
+    unit, n, start, days = job
+    u = chain(unit, n, start, days)
     now = stamp(datetime.now(UTC))
+    rows = io.StringIO()
     for e in u.entries:
-        body = e.canonical().decode().replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-        rows.write(f"{u.unit}\t0\t{e.seq}\t{e.hash}\t{body}\t{now}\tbench\n")
-    rows.seek(0)
-    cur.execute("COPY audit_entries(unit, epoch, seq, hash, body, received_at, via) FROM STDIN", stream=rows)
+        rows.write(f"{unit}\t0\t{e.seq}\t{e.hash}\t{_escape(e.canonical().decode())}\t{now}\tbench\n")
+    day_rows = "".join(f"{unit}\t{day}\t{t['n']}\t{_escape(_text(t))}\t{now}\n" for day, t in by_day(u.entries).items())
     first, last = u.entries[0], u.entries[-1]
-    cur.execute(
-        "INSERT INTO audit_epochs(unit, epoch, parent, start_seq, start_hash, start_prev, backup, started_at)"
-        " VALUES (%s, 0, NULL, 1, %s, %s, '{}', %s)", (u.unit, first.hash, first.prev, now))  # fmt: skip
+    return {"unit": unit, "key": u.audit_key, "rows": rows.getvalue(), "days": day_rows, "first": (first.hash, first.prev),
+            "head": (last.seq, last.hash, u.signer.sign_head(last.seq, last.hash)), "now": now}  # fmt: skip
+
+
+def load(store: CentralStore, made: dict) -> None:
+    """As the owner, straight into the tables (the receivers' path is bench_central.py's)."""
+    unit, now = made["unit"], made["now"]
+    store.add_unit(unit, unit, made["key"], "{}", "bench")
+    cur = store._conn.cursor()
+    cur.execute("COPY audit_entries(unit, epoch, seq, hash, body, received_at, via) FROM STDIN",
+                stream=io.StringIO(made["rows"]))  # fmt: skip
+    cur.execute("COPY audit_days(unit, day, entries, tally, updated_at) FROM STDIN", stream=io.StringIO(made["days"]))
+    cur.execute("INSERT INTO audit_epochs(unit, epoch, parent, start_seq, start_hash, start_prev, backup, started_at)"
+                " VALUES (%s, 0, NULL, 1, %s, %s, '{}', %s)", (unit, *made["first"], now))  # fmt: skip
+    seq, hash_hex, sig = made["head"]
     cur.execute("INSERT INTO audit_heads(unit, epoch, seq, hash, sig, updated_at) VALUES (%s, 0, %s, %s, %s, %s)",
-                (u.unit, last.seq, last.hash, u.signer.sign_head(last.seq, last.hash), now))  # fmt: skip
+                (unit, seq, hash_hex, sig, now))  # fmt: skip
     store._conn.commit()
-    store.record_status(u.unit, "online", {"head": {"seq": last.seq, "hash": last.hash}, "backlog": 0})
+    store.record_status(unit, "online", {"head": {"seq": seq, "hash": hash_hex}, "backlog": 0})
 
 
 def timed(fn, repeat: int = 3) -> float:
@@ -90,74 +120,45 @@ def timed(fn, repeat: int = 3) -> float:
     return statistics.median(times)
 
 
-def reads(store, client, clog, month_start: datetime, now: datetime, unit: str) -> dict[str, float]:
-    month = (month_start.date(), now.date())
-    return {
-        "fleet page (GET /fleet)": timed(lambda: client.get("/fleet").status_code == 200 or sys.exit("fleet failed")),
-        REPORT: timed(lambda: fleet_report(store, clog, *month, {}, actor="bench", role="auditor", fmt="json"), 1),
-        "explorer: one unit's searches in a month": timed(
-            lambda: Q.search(store, {"unit": unit, "action": "search"}, month_start.date().isoformat(), None, 100)
-        ),
-        "explorer: one user's newest, fleet-wide": timed(lambda: Q.search(store, {"user": "ex3"}, None, None, 100)),
-    }
-
-
-def ingest(server, units: int, per_unit: int, receivers: int) -> float:
-    """Entries/s through ``receivers`` verifiers (threads), each its own connection, batches of 100."""
-    backend = PostgresBackend(server.dsn)
-    owner = CentralStore(backend)
-    start = datetime.now(UTC) - timedelta(days=1)
-    sims = [chain(f"ingest-{receivers}-{i}", per_unit, start, 1) for i in range(units)]
-    for s in sims:
-        s.register(owner, "bench")
-    owner.close()
-
-    def work(mine: list[SimUnit]) -> None:
-        store = CentralStore(backend)
-        verifier = Verifier(store)
-        for s in mine:
-            for first in range(1, per_unit + 1, 100):
-                out = s.deliver(verifier, first, min(first + 99, per_unit))
-                assert out.status == "ok", out
-        store.close()
-
-    threads = [threading.Thread(target=work, args=(sims[k::receivers],)) for k in range(receivers)]
-    t = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    return units * per_unit / (time.perf_counter() - t)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--units", type=int, default=20)
     ap.add_argument("--entries", type=int, default=10_000, help="entries per unit")
-    ap.add_argument("--days", type=int, default=60, help="the chains span this many days up to now")
-    ap.add_argument("--ingest", type=int, default=20_000, help="entries to ingest through the verifier per run")
+    ap.add_argument("--days", type=int, default=365, help="the chains span this many days up to now")
+    ap.add_argument("--compare", action="store_true", help="also count a month's fleet report from the entries")
     args = ap.parse_args()
     bindir = postgres_bin()
     if bindir is None:
         sys.exit("Debian's postgresql package is not installed")
-    server = Postgres(bindir)
+    server = Postgres(bindir, PG_SETTINGS)
     server.start()
     try:
         backend = PostgresBackend(server.dsn)
         store = CentralStore(backend, create=True)
+        for name in INDEXES:
+            store.write(f"DROP INDEX {name}")
         now = datetime.now(UTC)
-        t = time.perf_counter()
-        sims = [chain(f"unit-{i:03d}", args.entries, now - timedelta(days=args.days), args.days)
-                for i in range(args.units)]  # fmt: skip
-        made = time.perf_counter() - t
+        begin = now - timedelta(days=args.days)
         rows = args.units * args.entries
-        print(f"generated {rows:,} signed entries in {made:.1f} s ({rows / made:,.0f} entries/s, one core)")
         t = time.perf_counter()
-        for s in sims:
-            load(store, s)
-        store.write("ANALYZE")
+        jobs = [(f"unit-{i:03d}", args.entries, begin, args.days) for i in range(args.units)]
+        with multiprocessing.Pool(2) as pool:
+            for k, made in enumerate(pool.imap(make_unit, jobs), 1):
+                load(store, made)
+                if k % 10 == 0 or k == args.units:
+                    el = time.perf_counter() - t
+                    print(f"  {k}/{args.units} units loaded, {k * args.entries / el:,.0f} entries/s", flush=True)
         loaded = time.perf_counter() - t
-        print(f"loaded with COPY in {loaded:.1f} s ({rows / loaded:,.0f} rows/s, indexes of 0002 included)")
+        print(f"generated (2 processes) and loaded with COPY: {rows:,} signed entries in {loaded:.0f} s "
+              f"({rows / loaded:,.0f} entries/s), and their day tallies")  # fmt: skip
+        t = time.perf_counter()
+        for name, columns in INDEXES.items():
+            store.write(f"CREATE INDEX {name} ON audit_entries{columns}")
+        store.write("ANALYZE")
+        print(f"built the 5 indexes of migration 0004 and analyzed in {time.perf_counter() - t:.0f} s")
+        size = store.query("SELECT pg_size_pretty(pg_total_relation_size('audit_entries')),"
+                           " (SELECT count(*) FROM audit_days)")[0]  # fmt: skip
+        print(f"audit_entries with its indexes: {size[0]}; day tallies: {size[1]:,} rows")
         fast = {"argon2_memory_kib": 64, "argon2_iterations": 1}
         config = validate_config({"workflow": fast, "keys": {**fast, "argon2_lanes": 1}})
         db = ConsoleDb(backend)
@@ -167,26 +168,45 @@ def main() -> int:
 
         client = create_console(config, backend).test_client()
         client.post("/login", data={"username": "bench", "password": "correct horse battery staple 7"})
-        month_start = now - timedelta(days=30)
-        with_idx = reads(store, client, clog, month_start, now, "unit-001")
-        for name in INDEXES:
-            store.write(f"DROP INDEX {name}")
-        without = reads(store, client, clog, month_start, now, "unit-001")
-        print(f"\n{args.units} units x {args.entries:,} entries = {rows:,} rows; median of 3 (the report: 1 run)")
-        print(f"{'':44} {'with 0002 indexes':>18} {'without':>10}")
-        for key in with_idx:
-            print(f"{key:44} {with_idx[key] * 1000:>15.0f} ms {without[key] * 1000:>7.0f} ms")
-        at = Q.field("postgresql", "at")
-        month_rows = store.query(f"SELECT count(*) FROM audit_entries WHERE {at} >= %s",  # noqa: S608 - a fixed name
-                                 (stamp(month_start),))[0][0]  # fmt: skip
-        print(f"the month's report read {month_rows:,} entries: "
-              f"{month_rows / with_idx[REPORT]:,.0f} entries/s")  # fmt: skip
+        month = (now.date() - timedelta(days=30), now.date())
+        m0 = month[0].isoformat()
+        unit = "unit-001"
+        case = store.query("SELECT case_ref FROM audit_entries WHERE unit = %s AND seq = %s", (unit, args.entries // 2))[0][0]
+
+        def report(scope):
+            return fleet_report(store, clog, *month, scope, actor="bench", role="auditor", fmt="json")
+
+        results = {
+            "fleet page, GET /fleet (status, alerts, rendered)": timed(
+                lambda: client.get("/fleet").status_code == 200 or sys.exit("fleet failed")),
+            "a month's fleet report (day tallies)": timed(lambda: report({})),
+            "a month's report of one unit (day tallies)": timed(lambda: report({"unit": unit})),
+            "a month's report of one user (entries)": timed(lambda: report({"user": f"{unit}-ex3"})),
+            "explorer: one unit's searches in a month": timed(
+                lambda: Q.search(store, {"unit": unit, "action": "search"}, m0, None, 100)),
+            "explorer: one user's newest, fleet-wide": timed(
+                lambda: Q.search(store, {"user": f"{unit}-ex3"}, None, None, 100)),
+            "explorer: one case's entries": timed(lambda: Q.search(store, {"case": case}, None, None, 100)),
+            "explorer: page 20 of one unit's month": timed(
+                lambda: Q.search(store, {"unit": unit}, m0, None, 100, 1900)),
+            "explorer: the fleet's newest searches": timed(
+                lambda: Q.search(store, {"action": "search"}, None, None, 100)),
+        }  # fmt: skip
+        month_rows = store.query("SELECT sum(entries) FROM audit_days WHERE day >= %s AND day <= %s",
+                                 (m0, month[1].isoformat()))[0][0]  # fmt: skip
+        print(f"\n{args.units} units x {args.entries:,} entries = {rows:,} rows over {args.days} days; "
+              f"a month holds {int(month_rows):,} entries; median of 3")  # fmt: skip
+        for key, value in results.items():
+            print(f"  {key:52} {value * 1000:>9,.0f} ms")
+        if args.compare:
+            t = time.perf_counter()
+            entries = [e for _u, e in Q.period(store, {}, m0, (month[1] + timedelta(days=1)).isoformat())]
+            figures = period.figures(tally(entries), *month)
+            took = time.perf_counter() - t
+            same = figures == period.figures(days.merged(store, *month), *month)
+            print(f"  {'the same month counted from its entries (1 run)':52} {took * 1000:>9,.0f} ms"
+                  f"  ({len(entries) / took:,.0f} entries/s; same figures as the day tallies: {same})")  # fmt: skip
         store.close()
-        for receivers in (1, 2):
-            rate = ingest(server, 2 * receivers, args.ingest // (2 * receivers), receivers)
-            print(
-                f"ingest through {receivers} verifier(s) (batches of 100, signed heads checked): {rate:,.0f} entries/s"
-            )
     finally:
         server.stop()
     return 0

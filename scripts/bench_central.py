@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -179,7 +180,8 @@ def receiver_main(argv) -> int:
 
     cfg = validate_config(json.loads(Path(argv[0]).read_text()))
     store = CentralStore(PostgresBackend(argv[1]))
-    return run_receiver(cfg.receiver, store, persistent=argv[2] == "persistent")
+    shard = None if len(argv) < 4 or argv[3] == "-" else tuple(int(x) for x in argv[3].split("/"))
+    return run_receiver(cfg.receiver, store, persistent=argv[2] == "persistent", shard=shard)
 
 
 def share(args) -> None:
@@ -293,6 +295,143 @@ def share_once(site: Site, root: Path, pg, mode: str, args) -> tuple[float, floa
     return both, one
 
 
+# ---- ingest through receivers over MQTT ---------------------------------------------------------
+
+
+class SimPublisher:
+    """A simulated unit's sending side over the real broker: its own certificate (the ACL's %u),
+    batches pre-made and signed by its own key, up to ``window`` batches ahead of its ack, a gap
+    ack rewinds to the acked seq, as device/sync/publisher.py does. Pre-made, because a real
+    unit's CPU is not the central side's: what is timed is broker, receivers and database."""
+
+    def __init__(self, site: Site, unit, batch: int, window: int):
+        from device.sync.mqtt import connect_async, make_client
+        from device.sync.protocol import Batch, ack_topic, entries_topic
+
+        self.unit, self.window, self.batch, self.acked, self.sent, self.gaps = unit.unit, window, batch, 0, 0, 0
+        self.total = len(unit.entries)
+        self.batches = {}
+        for first in range(0, self.total, batch):
+            run = unit.entries[first : first + batch]
+            last = run[-1]
+            self.batches[first] = Batch(unit.unit, run, last.seq, last.hash,
+                                        unit.signer.sign_head(last.seq, last.hash)).encode()  # fmt: skip
+        self.topic, self.acks = entries_topic("fieldface/audit", unit.unit), ack_topic("fieldface/audit", unit.unit)
+        self.lock, self.done = threading.Lock(), threading.Event()
+        cfg = validate_config({"keys": FAST_KEYS, "sync": {"broker": site.broker_cfg(unit.unit)}})
+        self.client = make_client(f"bench-{unit.unit}", cfg.sync.broker)
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(self.acks, qos=1)
+        self.client.on_message = self._on_ack
+        self.subscribed = threading.Event()
+        self.client.on_subscribe = lambda *a: self.subscribed.set()
+        connect_async(self.client, cfg.sync.broker, persistent=False)
+        self.client.loop_start()
+
+    def _on_ack(self, client, userdata, message) -> None:
+        from device.sync.protocol import Ack
+
+        ack = Ack.decode(message.payload)
+        with self.lock:
+            if ack.status == "gap":
+                self.gaps += 1
+                self.sent = ack.seq  # rewind: resend from what central holds
+            self.acked = max(self.acked, ack.seq)
+            self.sent = max(self.sent, self.acked)
+            if self.acked >= self.total:
+                self.done.set()
+        self.pump()
+
+    def pump(self) -> None:
+        with self.lock:
+            while self.sent < self.total and self.sent - self.acked < self.window * self.batch:
+                self.client.publish(self.topic, self.batches[self.sent], qos=1)
+                self.sent = min(self.sent + self.batch, self.total)
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def ingest(args) -> None:
+    import json
+
+    from bench_console import PG_SETTINGS, chain
+
+    from tests.sync.postgres import Postgres, postgres_bin
+
+    bindir = postgres_bin()
+    if bindir is None:
+        sys.exit("ingest: Debian's postgresql package is needed")
+    start = datetime.now(UTC) - timedelta(days=1)
+    with tempfile.TemporaryDirectory(prefix="bench-central-") as tmp:
+        root = Path(tmp)
+        site = Site(root)
+        pg = Postgres(bindir, PG_SETTINGS)
+        pg.start()
+        try:
+            print(f"ingest over MQTT (TLS, QoS 1, mosquitto from docs/broker) into PostgreSQL: {args.units} units x "
+                  f"{args.entries:,} entries, batches of {args.batch}, window {args.window} (the unit's defaults: "
+                  "500, 4); rate = entries acked end to end per second")  # fmt: skip
+            for receivers, mode in ((1, "one"), (2, "share"), (2, "shard")):
+                rate, gaps, busy = ingest_once(site, root, pg, receivers, mode, args, start, chain, json)
+                label = {"one": "1 receiver", "share": "2 receivers, one share group",
+                         "shard": "2 receivers, units sharded by name"}[mode]  # fmt: skip
+                print(f"  {label:<36} {rate:8,.0f} entries/s   gap acks {gaps:5}   receiver CPU {busy}")
+        finally:
+            pg.stop()
+            site.close()
+
+
+def ingest_once(site, root, pg, receivers: int, mode: str, args, start, chain, json):
+    dbname = f"ingest_{mode}"
+    admin = PostgresBackend(pg.dsn).connect()
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {dbname}")
+    admin.close()
+    dsn = pg.dsn.rsplit("/", 1)[0] + f"/{dbname}"
+    store = CentralStore(PostgresBackend(dsn), create=True)
+    units = [chain(f"{mode}-unit-{i:02d}", args.entries, start, 1) for i in range(args.units)]
+    for u in units:
+        u.register(store, "bench")
+    store.close()
+    procs = []
+    for n in range(receivers):
+        name = RECEIVERS[n]
+        rx = {"broker": site.broker_cfg(name), "client_id": f"{mode}-{name}"}
+        if mode == "share":
+            rx["share_group"] = "g-ingest"
+        path = root / f"rx-{mode}-{n}.json"
+        path.write_text(json.dumps({"keys": FAST_KEYS, "receiver": rx}))
+        shard = f"{n}/{receivers}" if mode == "shard" else "-"
+        procs.append(subprocess.Popen([sys.executable, __file__, "_receiver", str(path), dsn, "clean", shard],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
+    pubs = [SimPublisher(site, u, args.batch, args.window) for u in units]
+    _wait(lambda: all(p.subscribed.is_set() for p in pubs), 30)
+    time.sleep(3)  # the receivers subscribed
+    cpu0 = [_cpu(p.pid) for p in procs]
+    t0 = time.monotonic()
+    for p in pubs:
+        p.pump()
+    _wait(lambda: all(p.done.is_set() for p in pubs), args.limit, 0.01)
+    elapsed = time.monotonic() - t0
+    busy = ", ".join(f"{(_cpu(p.pid) - c) / elapsed:.0%}" for p, c in zip(procs, cpu0, strict=True))
+    acked = sum(min(p.acked, p.total) for p in pubs)
+    for p in pubs:
+        p.stop()
+    for p in procs:
+        p.terminate()
+        p.wait(30)
+    if acked < args.units * args.entries:
+        print(f"  ({mode}: only {acked:,} acked within {args.limit:.0f} s)")
+    return acked / elapsed, sum(p.gaps for p in pubs), busy
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds a process has used (utime + stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "_receiver":
         return receiver_main(sys.argv[2:])
@@ -305,9 +444,15 @@ def main() -> int:
     s.add_argument("--units", type=int, default=3)
     s.add_argument("--entries", type=int, default=3000)
     s.add_argument("--limit", type=float, default=120.0, help="give up on a phase after this many seconds")
+    i = sub.add_parser("ingest")
+    i.add_argument("--units", type=int, default=20)
+    i.add_argument("--entries", type=int, default=5000, help="entries per unit")
+    i.add_argument("--batch", type=int, default=500)
+    i.add_argument("--window", type=int, default=4)
+    i.add_argument("--limit", type=float, default=300.0, help="give up on a run after this many seconds")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    {"drain": drain, "share": share}[args.what](args)
+    {"drain": drain, "share": share, "ingest": ingest}[args.what](args)
     return 0
 
 

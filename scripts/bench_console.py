@@ -26,17 +26,16 @@ import multiprocessing
 import statistics
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from device.central import console_queries as Q  # noqa: E402
-from device.central import console_users  # noqa: E402
+from device.central import console_users, days  # noqa: E402
 from device.central.console_db import ConsoleDb, ConsoleLog  # noqa: E402
 from device.central.console_reports import fleet_report  # noqa: E402
-from device.central import days  # noqa: E402
 from device.central.days import _text  # noqa: E402
 from device.central.simulate import SimUnit, stamp  # noqa: E402
 from device.central.store import CentralStore, PostgresBackend  # noqa: E402
@@ -88,10 +87,12 @@ def make_unit(job: tuple[str, int, datetime, int]) -> dict:
     rows = io.StringIO()
     for e in u.entries:
         rows.write(f"{unit}\t0\t{e.seq}\t{e.hash}\t{_escape(e.canonical().decode())}\t{now}\tbench\n")
-    day_rows = "".join(f"{unit}\t{day}\t{t['n']}\t{_escape(_text(t))}\t{now}\n" for day, t in by_day(u.entries).items())
+    day_rows = "".join(f"{unit}\t{day}\t{t['n']}\t{_escape(_text(t))}\t{now}\n"
+                       for day, t in by_day(u.entries).items())  # fmt: skip
     first, last = u.entries[0], u.entries[-1]
-    return {"unit": unit, "key": u.audit_key, "rows": rows.getvalue(), "days": day_rows, "first": (first.hash, first.prev),
-            "head": (last.seq, last.hash, u.signer.sign_head(last.seq, last.hash)), "now": now}  # fmt: skip
+    head = (last.seq, last.hash, u.signer.sign_head(last.seq, last.hash))
+    return {"unit": unit, "key": u.audit_key, "rows": rows.getvalue(), "days": day_rows,
+            "first": (first.hash, first.prev), "head": head, "now": now}  # fmt: skip
 
 
 def load(store: CentralStore, made: dict) -> None:
@@ -171,7 +172,8 @@ def main() -> int:
         month = (now.date() - timedelta(days=30), now.date())
         m0 = month[0].isoformat()
         unit = "unit-001"
-        case = store.query("SELECT case_ref FROM audit_entries WHERE unit = %s AND seq = %s", (unit, args.entries // 2))[0][0]
+        middle = (unit, args.entries // 2)
+        case = store.query("SELECT case_ref FROM audit_entries WHERE unit = %s AND seq = %s", middle)[0][0]
 
         def report(scope):
             return fleet_report(store, clog, *month, scope, actor="bench", role="auditor", fmt="json")

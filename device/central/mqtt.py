@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import zlib
 
 from device import service as lifecycle
 from device.audit.signing import head_signature_valid
@@ -92,6 +93,12 @@ class MqttReceiver:
             self.verifier.store.record_status(unit, "offline", previous[2] if previous else {})
 
 
+def shard_of(unit: str, count: int) -> int:
+    """Which of ``count`` receivers handles ``unit``: one receiver per unit keeps its batches in
+    order (a share group hands a unit's window of batches to several, which then race)."""
+    return zlib.crc32(unit.encode()) % count
+
+
 def run_receiver(
     cfg,
     store,
@@ -99,11 +106,13 @@ def run_receiver(
     stop: threading.Event | None = None,
     ready: threading.Event | None = None,
     persistent: bool | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> int:
     """Receive into ``store`` until stopped; with ``once_idle``, until that long without a message.
     ``ready`` is set once the subscriptions are in place (the broker queues for us from then on).
     ``persistent``: a session that outlives the connection; default: only without a share group
-    (scripts/bench_central.py sets it to measure the alternative)."""
+    (scripts/bench_central.py sets it to measure the alternative). ``shard``: ``(k, n)``, this
+    receiver handles only the units whose ``shard_of(unit, n)`` is ``k`` (see ``shard_of``)."""
     from device.sync.mqtt import connect_async, make_client
 
     stop = stop or threading.Event()
@@ -132,7 +141,7 @@ def run_receiver(
     def on_message(client, userdata, message):
         last_activity[0] = time.monotonic()
         unit, kind = split_topic(message.topic, cfg.topic_prefix)
-        if unit is None:
+        if unit is None or (shard is not None and shard_of(unit, shard[1]) != shard[0]):
             return
         try:
             with lock:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from device.audit.entry import GENESIS
 from device.central.store import CentralStore
 
 
@@ -21,13 +22,13 @@ def fleet(store: CentralStore, offline_after_s: float, now: datetime | None = No
     rejects: dict[str, int] = {}
     for unit, _kind, _seq, _detail in store.rejects():
         rejects[unit] = rejects.get(unit, 0) + 1
+    all_epochs, all_heads, gaps = store.fleet_chains()
     out = []
     for unit, name, added_at in store.units():
-        epochs = store.epochs(unit)
-        heads = store.heads(unit)
+        epochs, heads = all_epochs.get(unit, []), all_heads.get(unit, {})
         contact, state, reported, reported_at = status.get(unit, (None, None, {}, None))
         age = _age_s(contact, now)
-        head_seq, head_hash = store.head(unit)
+        head_seq, head_hash = heads[max(heads)][:2] if heads else (0, GENESIS)
         unit_head = int(reported.get("head", {}).get("seq", 0)) if reported else None
         out.append(
             {
@@ -58,7 +59,7 @@ def fleet(store: CentralStore, offline_after_s: float, now: datetime | None = No
                     for e in epochs
                 ],
                 "rejects": rejects.get(unit, 0),
-                "gaps": store.gaps(unit),
+                "gaps": gaps.get(unit, 0),
             }
         )
     return out

@@ -559,16 +559,23 @@ class UnitTx:
             now_s,
         )
 
-    def append(self, epoch: int, entries: list[Entry], head_sig: str, via: str) -> None:
+    def append(self, epoch: int, entries: list[Entry], head_sig: str, via: str,
+               canonical: dict[int, bytes] | None = None) -> None:  # fmt: skip
+        """Store a verified run; ``canonical``: the bodies as the verifier serialised them, by seq."""
         at = now()
+        canonical = canonical or {}
         # One multi-row INSERT per 200 entries: pg8000's executemany is a round trip per row.
         for i in range(0, len(entries), 200):
             part = entries[i : i + 200]
             rows = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(part))  # placeholders only
+            values = []
+            for e in part:
+                body = (canonical.get(e.seq) or e.canonical()).decode()
+                values += [self.unit, epoch, e.seq, e.hash, body, at, via]
             self._s._exec(
                 self._cur,
                 f"INSERT INTO audit_entries(unit, epoch, seq, hash, body, received_at, via) VALUES {rows}",  # noqa: S608
-                tuple(v for e in part for v in (self.unit, epoch, e.seq, e.hash, e.canonical().decode(), at, via)),
+                tuple(values),
             )
         days.add(self._q, self.unit, entries, at)
         last = entries[-1]

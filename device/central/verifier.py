@@ -16,6 +16,7 @@ Nothing here knows MQTT or files: ``accept(unit, entries, signatures, via)`` ret
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -82,8 +83,8 @@ class Verifier:
             key = self.key(unit)
             if key is None:
                 raise Refusal("unknown-device", 0, f"unit {unit!r} is not registered (fieldface central unit add)")
-            self._check_chain(unit, key, entries, signatures)
-            return self._store(unit, entries, signatures, via)
+            canonical = self._check_chain(unit, key, entries, signatures)
+            return self._store(unit, entries, signatures, via, canonical)
         except Refusal as refusal:
             self.store.reject(unit, refusal.kind, refusal.seq, refusal.detail, via)
             return self._current(unit, ACK_REJECTED, f"{refusal.kind}: {refusal.detail}")
@@ -102,14 +103,17 @@ class Verifier:
         return Outcome(status, seq, hash_hex, top.epoch, *start, reason=reason, lost=top.lost_to or 0)
 
     @staticmethod
-    def _check_chain(unit: str, key, entries: list[Entry], signatures: dict[int, str]) -> None:
+    def _check_chain(unit: str, key, entries: list[Entry], signatures: dict[int, str]) -> dict[int, bytes]:
+        """Refusal unless the run is sound; else each entry's canonical body by seq (hashed here,
+        stored as is: serialising 100,000s of bodies twice was a tenth of a receiver's time)."""
         if not entries:
             raise Refusal("malformed", 0, "no entries")
-        previous = None
+        previous, canonical = None, {}
         for entry in entries:
             if entry.device != unit:
                 raise Refusal("forged", entry.seq, f"entry names unit {entry.device!r}")
-            if entry.computed_hash() != entry.hash:
+            raw = canonical[entry.seq] = entry.canonical()
+            if hashlib.sha256(raw).hexdigest() != entry.hash:
                 raise Refusal("forged", entry.seq, "entry content does not match its hash")
             if previous is not None and (entry.seq != previous.seq + 1 or entry.prev != previous.hash):
                 raise Refusal("broken-chain", entry.seq, f"entry {entry.seq} does not follow entry {previous.seq}")
@@ -122,8 +126,10 @@ class Verifier:
                 raise Refusal("bad-signature", seq, f"the signed head at seq {seq} does not verify")
         if entries[-1].seq not in signatures:
             raise Refusal("bad-signature", entries[-1].seq, "no signed head covers the last entry")
+        return canonical
 
-    def _store(self, unit: str, entries: list[Entry], signatures: dict[int, str], via: str) -> Outcome:
+    def _store(self, unit: str, entries: list[Entry], signatures: dict[int, str], via: str,
+               canonical: dict[int, bytes]) -> Outcome:  # fmt: skip
         stored, opened = 0, None
         with self.store.unit_transaction(unit) as tx:
             tx.touch()
@@ -164,7 +170,7 @@ class Verifier:
                 sig = signatures.get(run[-1].seq)
                 if sig is None:
                     raise Refusal("bad-signature", run[-1].seq, "no signed head covers the entry before an epoch")
-                tx.append(cur.epoch, run, sig, via)
+                tx.append(cur.epoch, run, sig, via, canonical)
                 stored += len(run)
                 pos = end
             else:

@@ -83,12 +83,7 @@ def export_lines(store, unit: str, epoch: int, after: int = 0) -> Iterator[str]:
 
 def first_seq_at(store, unit: str, epoch: int, start: str) -> int:
     """The last seq before ``start`` (an ISO time) in that epoch: an export of a period starts after it."""
-    from device.central.console_queries import field
-
-    at = field(store.backend.dialect, "at")
-    rows = store.query(
-        f"SELECT min(seq) FROM audit_entries WHERE unit = ? AND epoch = ? AND {at} >= ?",  # noqa: S608
-        (unit, epoch, start),
-    )
+    rows = store.query("SELECT min(seq) FROM audit_entries WHERE unit = ? AND epoch = ? AND at >= ?",
+                       (unit, epoch, start))  # fmt: skip
     first = rows[0][0]
     return max(int(first) - 1, 0) if first is not None else 0

@@ -13,12 +13,6 @@ from device.audit.entry import Entry
 from device.errors import UsageError
 
 FILTERS = ("unit", "user", "case", "action", "outcome", "offense", "purpose")
-COLUMNS = {"at": "at", "action": "action", "actor": "actor", "case": "case_ref", "outcome": "outcome"}
-
-
-def field(dialect: str, name: str) -> str:
-    # Only names from this module reach here, never a user's text. Both dialects: a real column.
-    return COLUMNS[name]
 
 
 def _detail(dialect: str, name: str) -> str:
@@ -30,15 +24,13 @@ def _detail(dialect: str, name: str) -> str:
 def where(dialect: str, filters: dict, start: str | None, end: str | None) -> tuple[str, list]:
     """SQL conditions and parameters for the explorer's and the report's filters (already validated)."""
     clauses, params = [], []
-    at = field(dialect, "at")
     if start:
-        clauses.append(f"{at} >= ?")
+        clauses.append("at >= ?")
         params.append(start)
     if end:
-        clauses.append(f"{at} < ?")
+        clauses.append("at < ?")
         params.append(end)
-    columns = {"unit": "unit", "user": field(dialect, "actor"), "case": field(dialect, "case"),
-               "action": field(dialect, "action"), "outcome": field(dialect, "outcome"),
+    columns = {"unit": "unit", "user": "actor", "case": "case_ref", "action": "action", "outcome": "outcome",
                "offense": _detail(dialect, "offense"), "purpose": _detail(dialect, "purpose")}  # fmt: skip
     for name, value in filters.items():
         if value in (None, ""):
@@ -56,7 +48,7 @@ def search(store, filters: dict, start: str | None, end: str | None, limit: int 
     cond, params = where(dialect, filters, start, end)
     rows = store.query(
         f"SELECT unit, epoch, seq, hash, body FROM audit_entries{cond}"  # noqa: S608 - names from this module
-        f" ORDER BY {field(dialect, 'at')} DESC, unit, epoch DESC, seq DESC LIMIT ? OFFSET ?",
+        " ORDER BY at DESC, unit, epoch DESC, seq DESC LIMIT ? OFFSET ?",
         (*params, limit, offset),
     )
     return [(u, int(e), int(s), Entry.from_body(json.loads(b), h)) for u, e, s, h, b in rows]
@@ -64,9 +56,9 @@ def search(store, filters: dict, start: str | None, end: str | None, limit: int 
 
 def period(store, filters: dict, start: str, end: str):
     """Every entry of the fleet (or the filtered part) in ``start <= at < end`` (ISO days), one
-    query per day: each is a range scan of the ``at`` index (or ``unit+at``, ``actor+at``), with no
-    sort. (Paging by the primary key instead made PostgreSQL parse every body to test its time:
-    10 s for a month of 100,000 entries against 20 units x 10,000; see scripts/bench_console.py.)"""
+    query per day: each a range scan of the ``at`` index (or ``unit+at``, ``actor+at``), so no
+    result is ever the whole table in memory. The fleet and unit reports read day tallies instead
+    (device/central/days.py); this feeds the user, offence and purpose ones."""
     from datetime import date, timedelta
 
     day, last = date.fromisoformat(start[:10]), date.fromisoformat(end[:10])
@@ -82,12 +74,11 @@ def period(store, filters: dict, start: str, end: str):
 def rates(store, start: str, end: str) -> list[tuple[str, int, int]]:
     """Per unit in ``start <= at < end``: searches run, and quality overrides (exam overrides and
     searches of a failing probe)."""
-    d = store.backend.dialect
-    at, action = field(d, "at"), field(d, "action")
+    overridden = f"{_detail(store.backend.dialect, 'quality_override')} IS NOT NULL"
     rows = store.query(
-        f"SELECT unit, {action}, {_detail(d, 'quality_override')} IS NOT NULL, count(*) FROM audit_entries"  # noqa: S608
-        f" WHERE {action} IN ('search', 'exam.quality_override') AND {at} >= ? AND {at} < ?"
-        f" GROUP BY unit, {action}, {_detail(d, 'quality_override')} IS NOT NULL",
+        f"SELECT unit, action, {overridden}, count(*) FROM audit_entries"  # noqa: S608 - names from this module
+        " WHERE action IN ('search', 'exam.quality_override') AND at >= ? AND at < ?"
+        f" GROUP BY unit, action, {overridden}",
         (start, end),
     )
     out: dict[str, list[int]] = {}

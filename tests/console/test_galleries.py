@@ -97,7 +97,7 @@ def test_the_page_and_json_show_versions_states_and_orders(agency_fleet, demo):
     assert "REC-0001" in page and "court order 2026/99" in page and "issued" in page and "by hq-clerk" in page
     assert "behind by 2 versions" in page and "digest mismatch" in page and "nothing applied" in page
     assert "Applied on 1 of 4 units; 3 OUTSTANDING" in page
-    assert re.search(r"for 8\.0 days \(since " + re.escape(o["issued_at"][:19]), page)
+    assert re.search(r"for 8\.0 days \(since " + re.escape(o["issued_at"][:19].replace("T", " ")), page)
     link = f'href="/explorer/unit-north/0/{north_proof.seq}"'
     assert link in page
     assert login(app, "supervisor").get(f"/explorer/unit-north/0/{north_proof.seq}").status_code == 200

@@ -18,13 +18,25 @@ def _humane(seconds: float) -> str:
         return f"{seconds / 86400:.1f} days"
     if seconds >= 2 * 3600:
         return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 60:.0f} min"
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else "under a minute"
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
+
+
+def _when(stamp: str) -> str:
+    return stamp[:19].replace("T", " ")
 
 
 @bp.get("/galleries")
 @roles_required(*ANY)
 def index():
-    return render_template("console/galleries.html", o=overview(central()), humane=_humane)
+    return render_template("console/galleries.html", o=overview(central()), humane=_humane, size=_size,
+                           when=_when)  # fmt: skip
 
 
 @bp.get("/api/v1/galleries")

@@ -4,10 +4,11 @@ Kinds: ``silence`` (no batch or heartbeat for ``console.silence_after_s``), ``fo
 ``rejected`` (a batch the verifier refused: audit_rejects), the receivers' own alerts (``epoch``:
 a restored unit, with its lost range), and ``searches`` / ``overrides`` (one unit above the
 policy's count within ``console.rate_window_h``), and ``erasure`` (an erasure order a unit has
-not proved applied within ``console.erasure_overdue_s``: device/central/gallery/status.py). Each alert has a key made from what raised it,
-so the same fact is one alert however often the page is drawn; a supervisor acknowledges it with a
-note (``alert_acks``, with the console-log entry), and the console raises each new one once:
-a row in ``alerts_raised``, a console-log entry and, when configured, an MQTT message.
+not proved applied within ``console.erasure_overdue_s``: device/central/gallery/status.py). Each
+alert has a key made from what raised it, so the same fact is one alert however often the page is
+drawn; a supervisor acknowledges it with a note (``alert_acks``, with the console-log entry), and
+the console raises each new one once: a row in ``alerts_raised``, a console-log entry and, when
+configured, an MQTT message.
 """
 
 from __future__ import annotations

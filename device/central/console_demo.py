@@ -11,8 +11,8 @@ Layout: ``<dir>/key`` (0600, a demo only), ``<dir>/agency-key`` (the demo agency
 
 from __future__ import annotations
 
-import secrets
 import logging
+import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-
 from types import SimpleNamespace
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -80,20 +79,22 @@ class SimUnit:
         one than the bundle promised, for a unit whose gallery came out different)."""
         from device.gallery.bundle import manifest_hash
 
-        return self.append(at, Draft("gallery.bundle_applied", actor, "system", f"gallery:{manifest['gallery']}", None, "ok", {
-            "gallery": manifest["gallery"], "bundle_version": int(manifest["version"]),
-            "bundle_hash": manifest_hash(manifest), "base": int(manifest["base"]),
-            "digest": digest or manifest["digest"], "added": manifest["subjects"], "changed": 0, "removed": 0,
-            "agency": manifest["agency"]}))  # fmt: skip
+        details = {"gallery": manifest["gallery"], "bundle_version": int(manifest["version"]),
+                   "bundle_hash": manifest_hash(manifest), "base": int(manifest["base"]),
+                   "digest": digest or manifest["digest"], "added": manifest["subjects"], "changed": 0, "removed": 0,
+                   "agency": manifest["agency"]}  # fmt: skip
+        return self.append(at, Draft("gallery.bundle_applied", actor, "system", f"gallery:{manifest['gallery']}",
+                                     details=details))  # fmt: skip
 
     def apply_order(self, at: datetime, envelope: dict, subjects: int = 1, actor: str = "sup1") -> Entry:
         """The proof a unit writes once it applied an erasure order (device/gallery/central.py)."""
         from device.gallery.bundle import manifest_hash
 
         m = envelope["manifest"]
-        return self.append(at, Draft("gallery.erasure_applied", actor, "system", f"order:{m['order']}", None, "ok", {
-            "order": m["order"], "order_hash": manifest_hash(m), "agency": m["agency"], "reference": m["reference"],
-            "subjects": subjects, "erasure_seqs": []}))  # fmt: skip
+        details = {"order": m["order"], "order_hash": manifest_hash(m), "agency": m["agency"],
+                   "reference": m["reference"], "subjects": subjects, "erasure_seqs": []}  # fmt: skip
+        draft = Draft("gallery.erasure_applied", actor, "system", f"order:{m['order']}", details=details)
+        return self.append(at, draft)
 
     def deliver(self, verifier, first: int = 1, last: int | None = None, via: str = "mqtt"):
         """Hand ``first..last`` (default: all) to the verifier with the signed head over ``last``."""

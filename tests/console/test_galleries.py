@@ -61,7 +61,7 @@ def agency_fleet(demo, recognizer, monkeypatch):
 def test_the_page_and_json_show_versions_states_and_orders(agency_fleet, demo):
     from web.console import create_console
 
-    store, units, config, order, manifests = agency_fleet
+    _store, units, config, _order, manifests = agency_fleet
     app = create_console(config, demo[1])
     data = login(app, "auditor").get("/api/v1/galleries").json
     (g,) = data["galleries"]

@@ -13,7 +13,7 @@ import pytest
 
 from device.central import console_alerts
 from device.central.gallery import authority, publish
-from device.central.gallery.status import lines, status
+from device.central.gallery.status import acked_versions, lines, status
 from device.central.simulate import SimUnit, stamp
 from device.central.verifier import Verifier
 from tests.central.fleet import WATCHLIST, agency_key, enroll
@@ -106,20 +106,30 @@ def test_the_page_and_json_show_versions_states_and_orders(agency_fleet, demo):
     assert 'href="/galleries"' in page  # in the console's nav
 
 
-def test_a_proof_undone_by_a_restore_is_outstanding_again(agency_fleet):
-    store, units, _config, order, _m = agency_fleet
+def test_what_a_restore_undid_is_owed_again(agency_fleet, demo):
+    from web.console import create_console
+
+    store, units, config, order, manifests = agency_fleet
     south, verifier, t = units["unit-south"], Verifier(store), datetime.now(UTC) + timedelta(minutes=1)
     before = len(south.entries)
-    _deliver(verifier, south, [south.apply_order(t, order["envelope"])])
-    (o,) = status(store)["orders"]
+    _deliver(verifier, south, [south.apply_bundle(t, manifests["v3"]), south.apply_order(t, order["envelope"])])
+    doc = status(store)
+    (o,) = doc["orders"]
     assert o["applied"]["unit-south"]["epoch"] == 1 and "unit-south" not in o["outstanding"]
-    # Restored from a backup made before it applied the order: the face is back on the unit.
+    assert doc["units"]["unit-south"][WATCHLIST]["current"] and acked_versions(store, WATCHLIST)["unit-south"] == 3
+    # Restored from a backup made before it applied both: v1 and the erased face are back on the unit.
     south.restore(before, t + timedelta(minutes=1))
     south.deliver(verifier, before + 1)
-    (o,) = status(store)["orders"]
+    doc = status(store)
+    (o,) = doc["orders"]
     undone = o["outstanding"]["unit-south"]["undone"]
     assert "unit-south" not in o["applied"] and (undone["epoch"], undone["by_epoch"]) == (1, 2)
+    held = doc["units"]["unit-south"][WATCHLIST]
+    assert (held["version"], held["behind"], held["epoch"]) == (1, 2, 1)
+    assert acked_versions(store, WATCHLIST)["unit-south"] == 1  # the next publication's base for it
     assert any("undone by the restore of epoch 2" in line for line in lines(status(store)))
+    page = login(create_console(config, demo[1]), "auditor").get("/galleries").get_data(as_text=True)
+    assert f"applied at epoch 1 seq {before + 2}, undone by the restore of epoch 2" in page
     # It re-applies the order (the restore gate makes it): the new proof counts.
     _deliver(verifier, south, [south.apply_order(t + timedelta(minutes=2), order["envelope"])])
     (o,) = status(store)["orders"]

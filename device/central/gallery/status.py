@@ -33,11 +33,26 @@ def _entries(store, action: str) -> list[tuple[str, int, str, dict, str, int]]:
     return out
 
 
+def _undoing(store):
+    """``undone(unit, epoch, seq)``: the first later epoch of the unit that starts at or before
+    ``seq`` (the unit went back to a backup made before it wrote that entry: what the entry says
+    it did is undone on the unit, though the entry stays centrally), else None."""
+    starts: dict[str, list[tuple[int, int]]] = {}
+    for unit, epoch, start_seq in store.query("SELECT unit, epoch, start_seq FROM audit_epochs"):
+        starts.setdefault(unit, []).append((int(epoch), int(start_seq)))
+
+    def undone(unit: str, epoch: int, seq: int) -> int | None:
+        return min((e for e, start in starts.get(unit, []) if e > epoch and start <= seq), default=None)
+
+    return undone
+
+
 def acked_versions(store, gallery: str) -> dict[str, int]:
     out: dict[str, int] = {}
-    for unit, _seq, _h, doc, _at, _epoch in _entries(store, "gallery.bundle_applied"):
+    undone = _undoing(store)
+    for unit, seq, _h, doc, _at, epoch in _entries(store, "gallery.bundle_applied"):
         d = doc.get("details", {})
-        if d.get("gallery") == gallery:
+        if d.get("gallery") == gallery and undone(unit, epoch, seq) is None:
             out[unit] = max(out.get(unit, 0), int(d.get("bundle_version", 0)))
     return out
 
@@ -56,20 +71,18 @@ def orders(store, now: datetime, units: list[tuple[str, str, str]] | None = None
     if not issued:
         return []  # no order: the audit trail is not read at all (the fleet page asks on every view)
     registered = {u: added for u, _n, added in (units if units is not None else store.units())}
-    starts: dict[str, list[tuple[int, int]]] = {}
-    for unit, epoch, start_seq in store.query("SELECT unit, epoch, start_seq FROM audit_epochs"):
-        starts.setdefault(unit, []).append((int(epoch), int(start_seq)))
+    undone_by = _undoing(store)
     proofs: dict[tuple[str, str], dict] = {}
     undone: dict[tuple[str, str], dict] = {}
     for unit, seq, hash_hex, doc, at, epoch in _entries(store, "gallery.erasure_applied"):
         d = doc.get("details", {})
         proof = {"epoch": epoch, "seq": seq, "hash": hash_hex, "applied_at": doc.get("at"), "received_at": at,
                  "subjects": d.get("subjects")}  # fmt: skip
-        # A later epoch that starts at or before the proof's seq: the unit went back to a backup
-        # made before it applied the order, so it holds the erased face again until it re-applies.
-        later = [e for e, start in starts.get(unit, []) if e > epoch and start <= seq]
-        if later:
-            undone.setdefault((d.get("order_hash"), unit), {**proof, "by_epoch": min(later)})
+        # Restored from a backup made before it applied the order: the unit holds the erased face
+        # again until it re-applies the order (its restore gate makes it, before any search).
+        later = undone_by(unit, epoch, seq)
+        if later is not None:
+            undone.setdefault((d.get("order_hash"), unit), {**proof, "by_epoch": later})
         else:
             proofs.setdefault((d.get("order_hash"), unit), proof)
     out = []
@@ -91,9 +104,12 @@ def status(store, now: datetime | None = None) -> dict:
     registered = store.units()
     galleries = authority.galleries(store)
     held: dict[str, dict] = {u: {} for u, _n, _a in registered}
+    undone = _undoing(store)
     for unit, seq, _h, doc, _at, epoch in _entries(store, "gallery.bundle_applied"):
         d = doc.get("details", {})
-        if unit in held and int(d.get("bundle_version", 0)) >= held[unit].get(d.get("gallery"), {}).get("version", 0):
+        if unit not in held or undone(unit, epoch, seq) is not None:
+            continue  # not registered (any more), or an acknowledgement the unit's restore undid
+        if int(d.get("bundle_version", 0)) >= held[unit].get(d.get("gallery"), {}).get("version", 0):
             held[unit][d.get("gallery")] = {"version": int(d["bundle_version"]), "digest": d.get("digest"),
                                             "epoch": epoch, "seq": seq, "at": doc.get("at")}  # fmt: skip
     current = {g: digest_of(authority.state_rows(store, g)) for g in galleries}

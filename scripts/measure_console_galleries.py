@@ -83,15 +83,14 @@ def main() -> None:
         print(f"{args.units} units, {entries:,} entries stored in {time.perf_counter() - t0:.1f} s; one order, "
               f"proved by {(args.units + 1) // 2}")  # fmt: skip
         action = "gallery.erasure_applied"
-        print(f"proofs read, action index (now):   {timed(lambda: _entries(store, action)):8.1f} ms")
-        print(f"proofs read, body LIKE (before):   {timed(lambda: like_scan(store, action)):8.1f} ms")
-        print(
-            f"erasure alert alone:                {timed(lambda: console_alerts.overdue_erasures(store, 1, now)):8.1f} ms"
-        )  # noqa: E501
-        print(
-            f"every fleet alert (a page view):    {timed(lambda: console_alerts.current(store, config, now)):8.1f} ms"
-        )  # noqa: E501
-        print(f"Galleries overview:                 {timed(lambda: overview(store, now)):8.1f} ms")
+        for label, fn in (
+            ("proofs read, action index (now)", lambda: _entries(store, action)),
+            ("proofs read, body LIKE (before)", lambda: like_scan(store, action)),
+            ("erasure alert alone", lambda: console_alerts.overdue_erasures(store, 1, now)),
+            ("every fleet alert (a page view)", lambda: console_alerts.current(store, config, now)),
+            ("Galleries overview", lambda: overview(store, now)),
+        ):
+            print(f"{label + ':':<36}{timed(fn):8.1f} ms")
         store.close()
 
 

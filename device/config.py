@@ -227,6 +227,9 @@ class ConsoleConfig(Section):
     rate_window_h: Annotated[float, Field(gt=0, le=24 * 31)] = 24.0
     max_searches: Annotated[int, Field(ge=1, le=10_000_000)] = 200
     max_overrides: Annotated[int, Field(ge=1, le=10_000_000)] = 10
+    # An erasure order a unit has not proved applied (its gallery.erasure_applied entry) this long
+    # after it was issued (or after the unit was registered, if later).
+    erasure_overdue_s: Annotated[float, Field(gt=0, le=365 * 86400)] = 7 * 86400.0
     # Alerts are published (QoS 1, retained per alert) under this prefix via receiver.broker.
     # Empty: not published (they are still shown and logged).
     alerts_topic: Annotated[str, Field(pattern=r"^([A-Za-z0-9_/-]{1,100})?$")] = ""

@@ -3,10 +3,12 @@
 Kinds: ``silence`` (no batch or heartbeat for ``console.silence_after_s``), ``fork`` and
 ``rejected`` (a batch the verifier refused: audit_rejects), the receivers' own alerts (``epoch``:
 a restored unit, with its lost range), and ``searches`` / ``overrides`` (one unit above the
-policy's count within ``console.rate_window_h``). Each alert has a key made from what raised it,
-so the same fact is one alert however often the page is drawn; a supervisor acknowledges it with a
-note (``alert_acks``, with the console-log entry), and the console raises each new one once:
-a row in ``alerts_raised``, a console-log entry and, when configured, an MQTT message.
+policy's count within ``console.rate_window_h``), and ``erasure`` (an erasure order a unit has
+not proved applied within ``console.erasure_overdue_s``: device/central/gallery/status.py). Each
+alert has a key made from what raised it, so the same fact is one alert however often the page is
+drawn; a supervisor acknowledges it with a note (``alert_acks``, with the console-log entry), and
+the console raises each new one once: a row in ``alerts_raised``, a console-log entry and, when
+configured, an MQTT message.
 """
 
 from __future__ import annotations
@@ -64,7 +66,28 @@ def current(store, config, now: datetime | None = None, units: list[dict] | None
                 out.append({"key": _key("rate", unit, kind, bucket), "unit": unit, "kind": kind, "at": _stamp(since),
                             "detail": f"{count} {kind} since {_stamp(since)} (policy: at most {limit} in "
                                       f"{console.rate_window_h:g} h)"})  # fmt: skip
+    out += overdue_erasures(store, console.erasure_overdue_s, now, units)
     return sorted(out, key=lambda a: a["at"], reverse=True)
+
+
+def overdue_erasures(store, limit_s: float, now: datetime, units: list[dict] | None = None) -> list[dict]:
+    """One ``erasure`` alert per order and unit still without proof ``limit_s`` after it was owed;
+    it clears when the unit's proof is verified centrally (as ``silence`` clears on contact)."""
+    from device.central.gallery.status import orders
+
+    registered = None if units is None else [(u["unit"], u["name"], u["registered_at"]) for u in units]
+    out = []
+    for o in orders(store, now, registered):
+        for unit, owed in o["outstanding"].items():
+            if owed["for_s"] <= limit_s:
+                continue
+            was = owed["undone"]
+            undone = f"; its proof (seq {was['seq']}) was undone by a restore" if was else ""
+            detail = (f"erasure order {o['order']} ({o['reference']}) not applied for {owed['for_s'] / 86400:.1f} days "
+                      f"(owed since {owed['since'][:19]}{undone}); limit {limit_s / 86400:g} days")  # fmt: skip
+            out.append({"key": _key("erasure", o["hash"], unit), "unit": unit, "kind": "erasure",
+                        "at": owed["since"], "detail": detail})  # fmt: skip
+    return out
 
 
 def with_acks(db, alerts: list[dict]) -> list[dict]:

@@ -2,11 +2,16 @@
 verified chains, made once: ``unit-north`` reporting, ``unit-south`` restored from a backup (a
 second epoch, its lost range kept centrally) and ``unit-east`` silent for two days; one forged
 batch refused. Demo accounts as on the unit's demo (password ``fieldface-demo``): ``auditor``,
-``supervisor`` and ``admin``. Layout: ``<dir>/key`` (0600, a demo only) and ``<dir>/central/``.
+``supervisor`` and ``admin``. The agency's gallery ``wanted`` (the unit demo's sample photos, through
+the real gallery authority): published, one subject erased by an order that ``unit-north`` proved,
+``unit-south`` one version behind, silent ``unit-east`` holding nothing and owing the order.
+Layout: ``<dir>/key`` (0600, a demo only), ``<dir>/agency-key`` (the demo agency's publishing key,
+0600: ``FIELDFACE_AGENCY_KEY_FILE`` for ``central gallery``) and ``<dir>/central/``.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +25,7 @@ from device.errors import StoreError
 from device.fsutil import write_atomic
 from device.keys import MasterSecret
 
+log = logging.getLogger(__name__)
 DEMO_PASSWORD = "fieldface-demo"  # noqa: S105 - the documented demo password (as the unit's demo)
 DEMO_ACCOUNTS = (("auditor", ["auditor"]), ("supervisor", ["supervisor"]), ("admin", ["admin"]))
 
@@ -40,7 +46,8 @@ def ensure_console_demo(root: Path, config) -> SqliteBackend:
         return backend
     store = CentralStore(backend, create=True)
     try:
-        fill_demo(store, datetime.now(UTC))
+        units = fill_demo(store, datetime.now(UTC))
+        fill_demo_gallery(store, units, config, root / "agency-key")
     finally:
         store.close()
     db = ConsoleDb(backend)
@@ -90,3 +97,38 @@ def fill_demo(store, now: datetime) -> dict[str, SimUnit]:
     store.write("UPDATE unit_status SET last_contact = ?, reported_at = ?, state = 'offline' WHERE unit = ?",
                 (gone, gone, east.unit))  # fmt: skip
     return units
+
+
+def fill_demo_gallery(store, units: dict[str, SimUnit], config, key_file: Path) -> None:
+    """Enroll, publish, erase and acknowledge as the agency and its units would (skipped, with a
+    warning, when the sample photos of the source tree are not there)."""
+    from device.central.gallery import authority, publish
+    from device.central.gallery.agency import generate
+    from device.demo import DEMO_GALLERY, SAMPLE_PHOTOS, recognizer_for
+    from device.gallery import SubjectInfo
+    from device.policy import Policy
+
+    if not SAMPLE_PHOTOS.is_dir():
+        log.warning("no sample photos at %s: the demo has no agency gallery", SAMPLE_PHOTOS)
+        return
+    agency, policy = generate(key_file), Policy(config, {})
+    with recognizer_for(config) as recognizer:
+        for name, reference, files in DEMO_GALLERY:
+            info = SubjectInfo(name, "demo: MIT-licensed sample photo", "wanted", reference)
+            images = [(f, (SAMPLE_PHOTOS / f).read_bytes()) for f in files]
+            authority.enroll(store, agency, recognizer, policy, info, images, "demo", datetime.now(UTC).date())
+
+    def published(base: int) -> dict:
+        data, manifest = publish.build(store, agency, "wanted", base=base)
+        publish.record_publication(store, manifest, len(data), "file", "demo")
+        return manifest
+
+    first = published(0)
+    order = authority.erase(store, agency, DEMO_GALLERY[0][1], "demo: court order, legal basis ended", "demo")
+    second = published(first["version"])
+    verifier, t = Verifier(store), datetime.now(UTC)
+    north, south = units["unit-north"], units["unit-south"]
+    for unit, done in ((north, [north.apply_bundle(t, first), north.apply_bundle(t, second),
+                                north.apply_order(t, order["envelope"])]),
+                       (south, [south.apply_bundle(t, first)])):  # fmt: skip
+        unit.deliver(verifier, done[0].seq, done[-1].seq)

@@ -6,10 +6,14 @@ hardware: central cannot tell these chains from a real unit's.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from device.audit.card import make_card
 from device.audit.entry import GENESIS, Draft, Entry
 from device.audit.epoch import epoch_draft
 from device.audit.signing import DeviceSigner
@@ -39,6 +43,8 @@ class SimUnit:
         self.unit, self.name = unit, name
         key = Ed25519PrivateKey.from_private_bytes(seed) if seed else Ed25519PrivateKey.generate()
         self.signer = DeviceSigner(key, unit)
+        # What the agency wraps a bundle's content key for (the card's bundle_key), as a real unit's.
+        self.bundle_key = X25519PrivateKey.generate()
         self.entries: list[Entry] = []
         self.clock = _Clock()
 
@@ -46,8 +52,15 @@ class SimUnit:
     def audit_key(self) -> str:
         return f"ed25519:{self.signer.public_key_hex}"
 
+    def card(self) -> dict:
+        """Its self-signed unit card (device/audit/card.py), as ``fieldface unit-card`` makes it."""
+        from device.gallery.bundle import x25519_public_text
+
+        signed_by = SimpleNamespace(device_id=self.unit, signer=self.signer)
+        return make_card(signed_by, self.name, x25519_public_text(self.bundle_key))
+
     def register(self, store, by: str = "demo") -> None:
-        store.add_unit(self.unit, self.name, self.audit_key, "{}", by)
+        store.add_unit(self.unit, self.name, self.audit_key, json.dumps(self.card()), by)
 
     def record(self, at: datetime, action: str, actor: str = "ex1", role: str = "examiner", outcome: str = "ok",
                case: str | None = None, **details) -> Entry:  # fmt: skip
@@ -59,6 +72,29 @@ class SimUnit:
         entry = Entry.build(draft, seq=len(self.entries) + 1, prev=prev, device=self.unit, clock=self.clock)
         self.entries.append(entry)
         return entry
+
+    def apply_bundle(self, at: datetime, manifest: dict, digest: str | None = None, actor: str = "sup1") -> Entry:
+        """The acknowledgement a unit writes once it applied a bundle (device/gallery/central.py):
+        the version, the bundle's hash and the digest of its resulting gallery (``digest``: another
+        one than the bundle promised, for a unit whose gallery came out different)."""
+        from device.gallery.bundle import manifest_hash
+
+        details = {"gallery": manifest["gallery"], "bundle_version": int(manifest["version"]),
+                   "bundle_hash": manifest_hash(manifest), "base": int(manifest["base"]),
+                   "digest": digest or manifest["digest"], "added": manifest["subjects"], "changed": 0, "removed": 0,
+                   "agency": manifest["agency"]}  # fmt: skip
+        return self.append(at, Draft("gallery.bundle_applied", actor, "system", f"gallery:{manifest['gallery']}",
+                                     details=details))  # fmt: skip
+
+    def apply_order(self, at: datetime, envelope: dict, subjects: int = 1, actor: str = "sup1") -> Entry:
+        """The proof a unit writes once it applied an erasure order (device/gallery/central.py)."""
+        from device.gallery.bundle import manifest_hash
+
+        m = envelope["manifest"]
+        details = {"order": m["order"], "order_hash": manifest_hash(m), "agency": m["agency"],
+                   "reference": m["reference"], "subjects": subjects, "erasure_seqs": []}  # fmt: skip
+        draft = Draft("gallery.erasure_applied", actor, "system", f"order:{m['order']}", details=details)
+        return self.append(at, draft)
 
     def deliver(self, verifier, first: int = 1, last: int | None = None, via: str = "mqtt"):
         """Hand ``first..last`` (default: all) to the verifier with the signed head over ``last``."""

@@ -19,6 +19,8 @@ ROUTES = {
     "explorer.entry": ("GET", "/explorer/unit-north/0/1", {"auditor", "supervisor"}),
     "explorer.verify": ("POST", "/explorer/unit-north/verify", {"auditor", "supervisor"}),
     "explorer.export": ("GET", "/explorer/unit-north/export", {"auditor", "supervisor"}),
+    "galleries.index": ("GET", "/galleries", {"auditor", "supervisor", "admin"}),
+    "galleries.api": ("GET", "/api/v1/galleries", {"auditor", "supervisor", "admin"}),
     "auth.logout": ("POST", "/logout", {"auditor", "supervisor", "admin"}),
 }
 OPEN = {"static", "console.healthz", "console.home", "auth.login", "auth.login_post", "auth.setup", "auth.setup_post"}

@@ -1,5 +1,6 @@
 """The central console in a real Chromium against ``fieldface central demo`` under gunicorn: the
-fleet page, an alert acknowledged, a fleet report, the explorer with an entry's proof, at the
+fleet page, an alert acknowledged, a fleet report, the explorer with an entry's proof, the
+agency's galleries with an erasure order's proof, at the
 unit's 800x480 and at a desk's 1280x800. Controls are found by their visible labels and roles."""
 
 from __future__ import annotations
@@ -73,6 +74,23 @@ def test_fleet_alert_report_explorer(browser, console_demo, size):
         page.go_back()
         page.get_by_role("button", name="Verify unit-south's chain now").click()
         assert page.get_by_text("chain verified", exact=False).count() == 1
+
+        page.get_by_role("link", name="Galleries").click()
+        page.wait_for_url("**/galleries")
+        assert page.get_by_role("heading", name="wanted: version 3").count() == 1
+        units = page.get_by_role("table", name="Gallery versions on the units")
+        assert units.get_by_role("row", name=re.compile("unit-north wanted v3 .* current")).count() == 1
+        assert units.get_by_role("row", name=re.compile("unit-south wanted v2 .* behind by 1 version")).count() == 1
+        assert units.get_by_role("row", name=re.compile("unit-east wanted .* nothing applied")).count() == 1
+        order = page.get_by_role("table", name="Order 1 on the units")
+        assert order.get_by_role("row", name=re.compile("unit-east OUTSTANDING")).count() == 1
+        assert page.get_by_text("Applied on 1 of 3 units; 2 OUTSTANDING", exact=False).count() == 1
+        assert page.get_by_text("Sample person", exact=False).count() == 0  # references only, no names
+        _fits(page, width)
+        shot(page, f"console-galleries-{size}")
+        page.get_by_role("link", name="Proof of order 1 on unit-north").click()
+        assert page.get_by_text("verifies", exact=True).count() == 1
+        assert page.get_by_text("gallery.erasure_applied", exact=False).count() >= 1
         assert errors == [], errors
     finally:
         context.close()

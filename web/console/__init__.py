@@ -29,7 +29,7 @@ def create_console(config, backend, test_config: dict | None = None) -> Flask:
     from device.central.console_db import ConsoleDb, ConsoleLog
     from device.central.store import CentralStore
     from web import auth, requests, secure_headers
-    from web.console import audit, fleet, reports
+    from web.console import audit, fleet, galleries, reports
 
     app = Flask("web.console", static_folder=str(WEB / "static"), template_folder=str(HERE / "templates"))
     app.jinja_loader = ChoiceLoader(
@@ -51,7 +51,7 @@ def create_console(config, backend, test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     auth.init_app(app)
-    for bp in (fleet.bp, reports.bp, audit.bp):
+    for bp in (fleet.bp, reports.bp, audit.bp, galleries.bp):
         app.register_blueprint(bp)
 
     @app.context_processor

@@ -17,19 +17,16 @@ from device.gallery.central import digest_of
 
 def _entries(store, action: str) -> list[tuple[str, int, str, dict, str, int]]:
     """``(unit, seq, hash, body, received_at, epoch)`` of every stored entry with this action, through
-    the console's ``action`` index (migration 0002; console_queries.field names its expression)."""
-    from device.central.console_queries import field
-
+    the ``action`` column's index (migration 0004)."""
     rows = store.query(
-        f"SELECT unit, seq, hash, body, received_at, epoch FROM audit_entries"  # noqa: S608 - names, not input
-        f" WHERE {field(store.backend.dialect, 'action')} = ? ORDER BY unit, epoch, seq",
+        "SELECT unit, seq, hash, body, received_at, epoch FROM audit_entries WHERE action = ?"
+        " ORDER BY unit, epoch, seq",
         (action,),
     )
     out = []
     for unit, seq, hash_hex, body, at, epoch in rows:
         doc = json.loads(body)
-        if doc.get("action") == action:  # the index decides what is read; the parsed body what counts
-            out.append((unit, int(seq), hash_hex, doc, at, int(epoch)))
+        out.append((unit, int(seq), hash_hex, doc, at, int(epoch)))
     return out
 
 

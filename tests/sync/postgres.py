@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from tests.sync.broker import free_port, wait_for_port
@@ -43,6 +44,14 @@ class Postgres:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         wait_for_port(self.port, timeout=30)
+        # An open port is not a server ready for connections ("the database system is starting up"
+        # on a loaded machine): ask it, as a client would.
+        deadline = time.monotonic() + 60
+        while subprocess.run([str(self.bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)],
+                             check=False, timeout=30).returncode != 0:  # fmt: skip
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"PostgreSQL on port {self.port} did not accept connections within 60 s")
+            time.sleep(0.1)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -127,91 +127,110 @@ def main() -> int:
     ap.add_argument("--entries", type=int, default=10_000, help="entries per unit")
     ap.add_argument("--days", type=int, default=365, help="the chains span this many days up to now")
     ap.add_argument("--compare", action="store_true", help="also count a month's fleet report from the entries")
+    ap.add_argument("--cluster", type=Path, help="keep the PostgreSQL cluster here; a loaded one is timed again as is")
     args = ap.parse_args()
     bindir = postgres_bin()
     if bindir is None:
         sys.exit("Debian's postgresql package is not installed")
-    server = Postgres(bindir, PG_SETTINGS)
+    server = Postgres(bindir, PG_SETTINGS, args.cluster)
+    loaded_before = args.cluster is not None and (args.cluster / "data" / "PG_VERSION").exists()
     server.start()
     try:
         backend = PostgresBackend(server.dsn)
-        store = CentralStore(backend, create=True)
-        for name in INDEXES:
-            store.write(f"DROP INDEX {name}")
-        now = datetime.now(UTC)
-        begin = now - timedelta(days=args.days)
+        store = CentralStore(backend, create=not loaded_before)
         rows = args.units * args.entries
-        t = time.perf_counter()
-        jobs = [(f"unit-{i:03d}", args.entries, begin, args.days) for i in range(args.units)]
-        with multiprocessing.Pool(2) as pool:
-            for k, made in enumerate(pool.imap(make_unit, jobs), 1):
-                load(store, made)
-                if k % 10 == 0 or k == args.units:
-                    el = time.perf_counter() - t
-                    print(f"  {k}/{args.units} units loaded, {k * args.entries / el:,.0f} entries/s", flush=True)
-        loaded = time.perf_counter() - t
-        print(f"generated (2 processes) and loaded with COPY: {rows:,} signed entries in {loaded:.0f} s "
-              f"({rows / loaded:,.0f} entries/s), and their day tallies")  # fmt: skip
-        t = time.perf_counter()
-        for name, columns in INDEXES.items():
-            store.write(f"CREATE INDEX {name} ON audit_entries{columns}")
-        store.write("ANALYZE")
-        print(f"built the 5 indexes of migration 0004 and analyzed in {time.perf_counter() - t:.0f} s")
-        size = store.query("SELECT pg_size_pretty(pg_total_relation_size('audit_entries')),"
-                           " (SELECT count(*) FROM audit_days)")[0]  # fmt: skip
-        print(f"audit_entries with its indexes: {size[0]}; day tallies: {size[1]:,} rows")
-        fast = {"argon2_memory_kib": 64, "argon2_iterations": 1}
-        config = validate_config({"workflow": fast, "keys": {**fast, "argon2_lanes": 1}})
-        db = ConsoleDb(backend)
-        clog = ConsoleLog(db)
-        console_users.create(db, clog, config, "bench", "correct horse battery staple 7", ["auditor"], by="bench")
-        from web.console import create_console
-
-        client = create_console(config, backend).test_client()
-        client.post("/login", data={"username": "bench", "password": "correct horse battery staple 7"})
-        month = (now.date() - timedelta(days=30), now.date())
-        m0 = month[0].isoformat()
-        unit = "unit-001"
-        middle = (unit, args.entries // 2)
-        case = store.query("SELECT case_ref FROM audit_entries WHERE unit = %s AND seq = %s", middle)[0][0]
-
-        def report(scope):
-            return fleet_report(store, clog, *month, scope, actor="bench", role="auditor", fmt="json")
-
-        results = {
-            "fleet page, GET /fleet (status, alerts, rendered)": timed(
-                lambda: client.get("/fleet").status_code == 200 or sys.exit("fleet failed")),
-            "a month's fleet report (day tallies)": timed(lambda: report({})),
-            "a month's report of one unit (day tallies)": timed(lambda: report({"unit": unit})),
-            "a month's report of one user (entries)": timed(lambda: report({"user": f"{unit}-ex3"})),
-            "explorer: one unit's searches in a month": timed(
-                lambda: Q.search(store, {"unit": unit, "action": "search"}, m0, None, 100)),
-            "explorer: one user's newest, fleet-wide": timed(
-                lambda: Q.search(store, {"user": f"{unit}-ex3"}, None, None, 100)),
-            "explorer: one case's entries": timed(lambda: Q.search(store, {"case": case}, None, None, 100)),
-            "explorer: page 20 of one unit's month": timed(
-                lambda: Q.search(store, {"unit": unit}, m0, None, 100, 1900)),
-            "explorer: the fleet's newest searches": timed(
-                lambda: Q.search(store, {"action": "search"}, None, None, 100)),
-        }  # fmt: skip
-        month_rows = store.query("SELECT sum(entries) FROM audit_days WHERE day >= %s AND day <= %s",
-                                 (m0, month[1].isoformat()))[0][0]  # fmt: skip
-        print(f"\n{args.units} units x {args.entries:,} entries = {rows:,} rows over {args.days} days; "
-              f"a month holds {int(month_rows):,} entries; median of 3")  # fmt: skip
-        for key, value in results.items():
-            print(f"  {key:52} {value * 1000:>9,.0f} ms")
-        if args.compare:
-            t = time.perf_counter()
-            entries = [e for _u, e in Q.period(store, {}, m0, (month[1] + timedelta(days=1)).isoformat())]
-            figures = period.figures(tally(entries), *month)
-            took = time.perf_counter() - t
-            same = figures == period.figures(days.merged(store, *month), *month)
-            print(f"  {'the same month counted from its entries (1 run)':52} {took * 1000:>9,.0f} ms"
-                  f"  ({len(entries) / took:,.0f} entries/s; same figures as the day tallies: {same})")  # fmt: skip
-        store.close()
+        if loaded_before:
+            made_at = store.query("SELECT min(received_at) FROM audit_entries WHERE unit = 'unit-000'")[0][0]
+            now = datetime.fromisoformat(made_at.replace("Z", "+00:00"))
+            print(f"the cluster in {args.cluster} as loaded on {made_at}")
+        else:
+            now = load_all(store, args)
+        reads(store, backend, args, now, rows)
     finally:
         server.stop()
     return 0
+
+
+def load_all(store, args) -> datetime:
+    """Generate and load the chains, build the indexes; returns the 'now' the chains end at."""
+    for name in INDEXES:
+        store.write(f"DROP INDEX {name}")
+    now = datetime.now(UTC)
+    begin = now - timedelta(days=args.days)
+    rows = args.units * args.entries
+    t = time.perf_counter()
+    jobs = [(f"unit-{i:03d}", args.entries, begin, args.days) for i in range(args.units)]
+    with multiprocessing.Pool(2) as pool:
+        for k, made in enumerate(pool.imap(make_unit, jobs), 1):
+            load(store, made)
+            if k % 10 == 0 or k == args.units:
+                el = time.perf_counter() - t
+                print(f"  {k}/{args.units} units loaded, {k * args.entries / el:,.0f} entries/s", flush=True)
+    loaded = time.perf_counter() - t
+    print(f"generated (2 processes) and loaded with COPY: {rows:,} signed entries in {loaded:.0f} s "
+          f"({rows / loaded:,.0f} entries/s), and their day tallies")  # fmt: skip
+    t = time.perf_counter()
+    for name, columns in INDEXES.items():
+        store.write(f"CREATE INDEX {name} ON audit_entries{columns}")
+    store.write("ANALYZE")
+    print(f"built the 5 indexes of migration 0004 and analyzed in {time.perf_counter() - t:.0f} s")
+    size = store.query("SELECT pg_size_pretty(pg_total_relation_size('audit_entries')),"
+                       " (SELECT count(*) FROM audit_days)")[0]  # fmt: skip
+    print(f"audit_entries with its indexes: {size[0]}; day tallies: {size[1]:,} rows")
+    return now
+
+
+def reads(store, backend, args, now: datetime, rows: int) -> None:
+    fast = {"argon2_memory_kib": 64, "argon2_iterations": 1}
+    config = validate_config({"workflow": fast, "keys": {**fast, "argon2_lanes": 1}})
+    db = ConsoleDb(backend)
+    clog = ConsoleLog(db)
+    if not store.query("SELECT 1 FROM users WHERE username = 'bench'"):
+        console_users.create(db, clog, config, "bench", "correct horse battery staple 7", ["auditor"], by="bench")
+    from web.console import create_console
+
+    client = create_console(config, backend).test_client()
+    client.post("/login", data={"username": "bench", "password": "correct horse battery staple 7"})
+    month = (now.date() - timedelta(days=30), now.date())
+    m0 = month[0].isoformat()
+    unit = "unit-001"
+    middle = (unit, args.entries // 2)
+    case = store.query("SELECT case_ref FROM audit_entries WHERE unit = %s AND seq = %s", middle)[0][0]
+
+    def report(scope):
+        return fleet_report(store, clog, *month, scope, actor="bench", role="auditor", fmt="json")
+
+    results = {
+        "fleet page, GET /fleet (status, alerts, rendered)": timed(
+            lambda: client.get("/fleet").status_code == 200 or sys.exit("fleet failed")),
+        "a month's fleet report (day tallies)": timed(lambda: report({})),
+        "a month's report of one unit (day tallies)": timed(lambda: report({"unit": unit})),
+        "a month's report of one user (entries)": timed(lambda: report({"user": f"{unit}-ex3"})),
+        "explorer: one unit's searches in a month": timed(
+            lambda: Q.search(store, {"unit": unit, "action": "search"}, m0, None, 100)),
+        "explorer: one user's newest, fleet-wide": timed(
+            lambda: Q.search(store, {"user": f"{unit}-ex3"}, None, None, 100)),
+        "explorer: one case's entries": timed(lambda: Q.search(store, {"case": case}, None, None, 100)),
+        "explorer: page 20 of one unit's month": timed(
+            lambda: Q.search(store, {"unit": unit}, m0, None, 100, 1900)),
+        "explorer: the fleet's newest searches": timed(
+            lambda: Q.search(store, {"action": "search"}, None, None, 100)),
+    }  # fmt: skip
+    month_rows = store.query("SELECT sum(entries) FROM audit_days WHERE day >= %s AND day <= %s",
+                             (m0, month[1].isoformat()))[0][0]  # fmt: skip
+    print(f"\n{args.units} units x {args.entries:,} entries = {rows:,} rows over {args.days} days; "
+          f"a month holds {int(month_rows):,} entries; median of 3")  # fmt: skip
+    for key, value in results.items():
+        print(f"  {key:52} {value * 1000:>9,.0f} ms")
+    if args.compare:
+        t = time.perf_counter()
+        entries = [e for _u, e in Q.period(store, {}, m0, (month[1] + timedelta(days=1)).isoformat())]
+        figures = period.figures(tally(entries), *month)
+        took = time.perf_counter() - t
+        same = figures == period.figures(days.merged(store, *month), *month)
+        print(f"  {'the same month counted from its entries (1 run)':52} {took * 1000:>9,.0f} ms"
+              f"  ({len(entries) / took:,.0f} entries/s; same figures as the day tallies: {same})")  # fmt: skip
+    store.close()
 
 
 if __name__ == "__main__":

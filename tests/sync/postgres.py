@@ -19,11 +19,15 @@ def postgres_bin() -> Path | None:
 
 
 class Postgres:
-    def __init__(self, bindir: Path, settings: dict[str, str] | None = None):
+    def __init__(self, bindir: Path, settings: dict[str, str] | None = None, folder: Path | None = None):
+        """``folder``: a cluster kept there (made on first start, never removed: scripts/bench_console.py
+        loads 20 M rows once); default a throwaway one under /tmp."""
         self.bindir = bindir
         self.settings = {"fsync": "on", **(settings or {})}  # scripts/bench_console.py sizes memory
         # Under /tmp, not pytest's 0700 tmp dir: the server runs as 'postgres' when we are root.
-        self.folder = Path(tempfile.mkdtemp(prefix="fieldface-pg-"))
+        self.keep = folder is not None
+        self.folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="fieldface-pg-"))
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
@@ -36,8 +40,9 @@ class Postgres:
 
     def start(self) -> None:
         data = self.folder / "data"
-        subprocess.run([*self._as, str(self.bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                       check=True, capture_output=True, timeout=120)  # fmt: skip
+        if not (data / "PG_VERSION").exists():
+            subprocess.run([*self._as, str(self.bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+                           check=True, capture_output=True, timeout=120)  # fmt: skip
         self.proc = subprocess.Popen(
             [*self._as, str(self.bindir / "postgres"), "-D", str(data), "-k", str(self.folder),
              "-h", "127.0.0.1", "-p", str(self.port), *(f"-c{k}={v}" for k, v in self.settings.items())],
@@ -55,10 +60,14 @@ class Postgres:
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()  # runuser passes SIGTERM on: a "smart" shutdown
+            # A "fast" shutdown: connections still open (a failed run's) are ended, the cluster is
+            # left clean (a kept one starts again without recovery).
+            subprocess.run([*self._as, str(self.bindir / "pg_ctl"), "-D", str(self.folder / "data"), "stop",
+                            "-m", "fast", "-w", "-t", "60"], check=False, capture_output=True, timeout=90)  # fmt: skip
             try:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if not self.keep:
+            shutil.rmtree(self.folder, ignore_errors=True)

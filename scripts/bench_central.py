@@ -212,16 +212,20 @@ def share(args) -> None:
             site.close()
 
 
+def new_database(pg, name: str) -> tuple[str, CentralStore]:
+    """A database of its own on the bench's server, migrated: its DSN and the owner's store."""
+    admin = PostgresBackend(pg.dsn).connect()
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    admin.close()
+    dsn = pg.dsn.rsplit("/", 1)[0] + f"/{name}"
+    return dsn, CentralStore(PostgresBackend(dsn), create=True)
+
+
 def share_once(site: Site, root: Path, pg, mode: str, args) -> tuple[float, float]:
     import json
 
-    dbname = f"bench_{mode}"
-    admin = PostgresBackend(pg.dsn).connect()
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {dbname}")
-    admin.close()
-    dsn = pg.dsn.rsplit("/", 1)[0] + f"/{dbname}"
-    store = CentralStore(PostgresBackend(dsn), create=True)
+    dsn, store = new_database(pg, f"bench_{mode}")
     logs = []
     for i in range(args.units):
         unit = f"{mode}-unit-{i}"
@@ -383,13 +387,7 @@ def ingest(args) -> None:
 
 
 def ingest_once(site, root, pg, receivers: int, mode: str, args, start, chain, json):
-    dbname = f"ingest_{mode}"
-    admin = PostgresBackend(pg.dsn).connect()
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {dbname}")
-    admin.close()
-    dsn = pg.dsn.rsplit("/", 1)[0] + f"/{dbname}"
-    store = CentralStore(PostgresBackend(dsn), create=True)
+    dsn, store = new_database(pg, f"ingest_{mode}")
     units = [chain(f"{mode}-unit-{i:02d}", args.entries, start, 1) for i in range(args.units)]
     for u in units:
         u.register(store, "bench")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import statistics
 import sys
 import tempfile
 import time
@@ -24,6 +23,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+import bench_console  # noqa: E402
 
 from device.central import console_alerts  # noqa: E402
 from device.central.console_galleries import overview  # noqa: E402
@@ -39,12 +41,8 @@ from tests.conftest import FAST_KEYS  # noqa: E402
 
 
 def timed(fn, runs: int = 5) -> float:
-    out = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return statistics.median(out) * 1000
+    """Median of ``runs``, in ms (bench_console's timing)."""
+    return bench_console.timed(fn, runs) * 1000
 
 
 def like_scan(store, action: str) -> int:

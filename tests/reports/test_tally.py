@@ -12,29 +12,15 @@ from device.audit.entry import GENESIS, Draft, Entry
 from device.reports import actions as A
 from device.reports import period
 from device.reports import tally as T
+from tests.reports.test_period import Clock
 
 DAY0 = date(2025, 3, 1)
-
-
-class _Clock:
-    def __init__(self):
-        self.now, self.mono = "", 0
-
-    def utc(self) -> str:
-        return self.now
-
-    def monotonic_ns(self) -> int:
-        self.mono += 1
-        return self.mono
-
-    def boot_id(self) -> str:
-        return "b"
 
 
 def _chain(steps) -> list[Entry]:
     """One unit's entries from (day offset, kind, exam, rank, disposition / verdict) steps; a
     disposition saved again for the same candidate says what it replaces, as the unit writes it."""
-    clock, out, saved = _Clock(), [], {}
+    clock, out, saved = Clock(), [], {}
     day = 0
     for offset, kind, exam, rank, value in steps:
         day += offset  # days only move forward: a unit's clock is monotonic within a chain

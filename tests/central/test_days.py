@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from device.central import days
 from device.central.check import verify_central
 from device.central.simulate import SimUnit, workday
@@ -62,31 +64,40 @@ def test_verify_names_a_day_tally_that_does_not_match_its_entries(hq):
     assert problems == ["the day tally of 2026-03-02 does not match its entries: count.searches 9 stored, 4 recounted"]
 
 
-def test_migration_0004_fills_the_days_of_a_store_that_already_held_entries(tmp_path):
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_migration_0004_fills_the_days_of_a_store_that_already_held_entries(request, tmp_path, dialect):
     """A store made at schema 3 (the SQL of 0001..0003 only) with entries, then migrated."""
-    from device.central.store import DB_FILE, SqliteBackend
+    from device.central.store import DB_FILE, PostgresBackend, SqliteBackend
     from device.config import KeysConfig
     from device.keys import MasterSecret
     from tests.conftest import FAST_KEYS
     from tests.sync.conftest import CENTRAL_SECRET
 
     old = CentralStore.__new__(CentralStore)  # not through __init__: that would migrate to the latest
-    old.backend = SqliteBackend(tmp_path / DB_FILE, MasterSecret(CENTRAL_SECRET, "key file"), KeysConfig(**FAST_KEYS))
+    if dialect == "sqlite":
+        old.backend = SqliteBackend(tmp_path / DB_FILE, MasterSecret(CENTRAL_SECRET, "key file"),
+                                    KeysConfig(**FAST_KEYS))  # fmt: skip
+    else:
+        old.backend = PostgresBackend(request.getfixturevalue("postgres").dsn)
     old._conn = old.backend.connect(create=True)
     cur = old._conn.cursor()
+    if dialect == "postgresql":  # the shared test server: an empty schema
+        cur.execute("DROP SCHEMA public CASCADE")
+        cur.execute("CREATE SCHEMA public")
     cur.execute("CREATE TABLE central_schema (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-    for version, script in migrations("sqlite"):
+    q = old.backend.sql
+    for version, script in migrations(dialect):
         if version <= 3:
             for statement in split_sql(script):
                 cur.execute(statement)
-            cur.execute("INSERT INTO central_schema VALUES (?, 'then')", (version,))
+            cur.execute(q("INSERT INTO central_schema VALUES (?, 'then')"), (version,))
     u = _unit()
-    cur.execute("INSERT INTO units VALUES (?, ?, ?, '{}', 'then', 'test')", (u.unit, u.name, u.audit_key))
+    cur.execute(q("INSERT INTO units VALUES (?, ?, ?, '{}', 'then', 'test')"), (u.unit, u.name, u.audit_key))
     for e in u.entries:
-        cur.execute("INSERT INTO audit_entries VALUES (?, 0, ?, ?, ?, 'then', 'file')",
+        cur.execute(q("INSERT INTO audit_entries VALUES (?, 0, ?, ?, ?, 'then', 'file')"),
                     (u.unit, e.seq, e.hash, e.canonical().decode()))  # fmt: skip
     old._conn.commit()
-    assert old.migrate() == [v for v, _ in migrations("sqlite") if v > 3]
+    assert old.migrate() == [v for v, _ in migrations(dialect) if v > 3]
     assert _stored(old, u.unit) == T.by_day(u.entries)
     # The generated columns are there for the rows that were, too.
     assert old.query("SELECT count(*) FROM audit_entries WHERE action = 'search' AND at >= '2026-03-03'")[0][0] == 3

@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -169,9 +170,17 @@ class PostgresBackend:
         except ImportError:
             raise ConfigError("central.database is PostgreSQL but pg8000 is not installed") from None
         try:
-            return pg8000.dbapi.connect(**self.params)
+            conn = pg8000.dbapi.connect(**self.params)
         except pg8000.dbapi.Error as exc:
             raise SyncError(f"cannot connect to PostgreSQL at {self.where}: {exc}") from None
+        # pg8000 writes a statement in pieces and leaves Nagle's algorithm on: a statement over its
+        # 8 KiB buffer (a batch of entries) then waits out the server's delayed ACK, ~40 ms each
+        # (measured: 200-row inserts at 4,000 rows/s, 55,000 with this). It has no option for it;
+        # the connection keeps its socket as ``_usock`` (pg8000 is pinned in constraints.txt).
+        sock = getattr(conn, "_usock", None)
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn
 
     def sql(self, text: str) -> str:
         return text.replace("?", "%s")

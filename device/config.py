@@ -15,7 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from device.errors import ConfigError
 
@@ -187,6 +187,21 @@ class ReceiverConfig(Section):
     # group connect without a persistent session, so a dead one stops being handed batches at once
     # (docs/central-receiver.md, "a dead receiver").
     share_group: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{0,64}$")] = ""
+    # The other way to split the load: "K/N", this receiver handles the units whose name hashes to
+    # K of N (device/central/mqtt.py shard_of), with no share group; one receiver per unit keeps
+    # its batches in order (no gaps), but a dead receiver's units wait for it. Empty: every unit.
+    shard: Annotated[str, Field(pattern=r"^(|[0-9]{1,3}/[0-9]{1,3})$")] = ""
+
+    @model_validator(mode="after")
+    def _shard_fits(self):
+        if self.shard:
+            k, n = (int(x) for x in self.shard.split("/"))
+            if not 0 <= k < n:
+                raise ValueError(f"receiver.shard {self.shard!r}: K/N with 0 <= K < N")
+            if self.share_group:
+                raise ValueError("receiver.shard and receiver.share_group are two ways to split the load: set one")
+        return self
+
     # A restored unit is sent the entries it lost (to re-apply erasures) in one retained message up
     # to this many entries; above it, an operator carries them on media (central recovery).
     recovery_max_entries: Annotated[int, Field(ge=0, le=1_000_000)] = 50_000

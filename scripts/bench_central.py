@@ -180,8 +180,7 @@ def receiver_main(argv) -> int:
 
     cfg = validate_config(json.loads(Path(argv[0]).read_text()))
     store = CentralStore(PostgresBackend(argv[1]))
-    shard = None if len(argv) < 4 or argv[3] == "-" else tuple(int(x) for x in argv[3].split("/"))
-    return run_receiver(cfg.receiver, store, persistent=argv[2] == "persistent", shard=shard)
+    return run_receiver(cfg.receiver, store, persistent=argv[2] == "persistent")
 
 
 def share(args) -> None:
@@ -398,10 +397,11 @@ def ingest_once(site, root, pg, receivers: int, mode: str, args, start, chain, j
         rx = {"broker": site.broker_cfg(name), "client_id": f"{mode}-{name}"}
         if mode == "share":
             rx["share_group"] = "g-ingest"
+        elif mode == "shard":
+            rx["shard"] = f"{n}/{receivers}"
         path = root / f"rx-{mode}-{n}.json"
         path.write_text(json.dumps({"keys": FAST_KEYS, "receiver": rx}))
-        shard = f"{n}/{receivers}" if mode == "shard" else "-"
-        procs.append(subprocess.Popen([sys.executable, __file__, "_receiver", str(path), dsn, "clean", shard],
+        procs.append(subprocess.Popen([sys.executable, __file__, "_receiver", str(path), dsn, "clean"],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
     pubs = [SimPublisher(site, u, args.batch, args.window) for u in units]
     _wait(lambda: all(p.subscribed.is_set() for p in pubs), 30)
@@ -421,6 +421,12 @@ def ingest_once(site, root, pg, receivers: int, mode: str, args, start, chain, j
         p.wait(30)
     if acked < args.units * args.entries:
         print(f"  ({mode}: only {acked:,} acked within {args.limit:.0f} s)")
+    reader = CentralStore(PostgresBackend(dsn))
+    stored = int(reader.query("SELECT count(*) FROM audit_entries")[0][0])
+    days = int(reader.query("SELECT sum(entries) FROM audit_days")[0][0] or 0)
+    reader.close()
+    if stored != acked or days != stored:
+        print(f"  ({mode}: {acked:,} acked but {stored:,} stored, {days:,} counted in the day tallies)")
     return acked / elapsed, sum(p.gaps for p in pubs), busy
 
 

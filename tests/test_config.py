@@ -50,6 +50,9 @@ def test_cli_path_beats_env(tmp_path):
         ('[store]\nsynchronous = "OFF"\n', r"store\.synchronous: Input should be 'FULL' or 'NORMAL'"),
         ("[web\n", r"c\.toml: not valid TOML"),
         ('[device]\nid = "has space"\n', r"device\.id: String should match pattern"),
+        ('[receiver]\nshard = "2/2"\n', r"receiver: Value error, receiver\.shard '2/2': K/N with 0 <= K < N"),
+        ('[receiver]\nshard = "0/2"\nshare_group = "g"\n', r"receiver: .*two ways to split the load: set one"),
+        ('[receiver]\nshard = "a/b"\n', r"receiver\.shard: String should match pattern"),
     ],
 )
 def test_bad_config_names_file_key_and_reason(tmp_path, text, expected):

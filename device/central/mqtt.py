@@ -1,7 +1,8 @@
 """The MQTT transport of the central verifier: ``fieldface audit receive``.
 
 Subscribes to every unit's entries (shared with the other receivers when ``receiver.share_group``
-is set) and status topics; hands batches to the Verifier and publishes its ack (retained), and a
+is set; only its share of the units' when ``receiver.shard`` is) and status topics; hands
+batches to the Verifier and publishes its ack (retained), and a
 restored unit's lost entries on its recovery topic (retained). Heartbeats become unit status.
 
 Receivers in a share group connect without a persistent session: a receiver that dies takes its
@@ -106,18 +107,18 @@ def run_receiver(
     stop: threading.Event | None = None,
     ready: threading.Event | None = None,
     persistent: bool | None = None,
-    shard: tuple[int, int] | None = None,
 ) -> int:
     """Receive into ``store`` until stopped; with ``once_idle``, until that long without a message.
     ``ready`` is set once the subscriptions are in place (the broker queues for us from then on).
     ``persistent``: a session that outlives the connection; default: only without a share group
-    (scripts/bench_central.py sets it to measure the alternative). ``shard``: ``(k, n)``, this
-    receiver handles only the units whose ``shard_of(unit, n)`` is ``k`` (see ``shard_of``)."""
+    (scripts/bench_central.py sets it to measure the alternative). With ``receiver.shard`` "K/N",
+    only the units whose ``shard_of(unit, N)`` is K."""
     from device.sync.mqtt import connect_async, make_client
 
     stop = stop or threading.Event()
     restore = lifecycle.stop_on_signals(stop) if threading.current_thread() is threading.main_thread() else None
     receiver = MqttReceiver(Verifier(store), cfg)
+    shard = tuple(int(x) for x in cfg.shard.split("/")) if cfg.shard else None
     entries = f"{cfg.topic_prefix}/+/entries"
     if cfg.share_group:
         entries = f"$share/{cfg.share_group}/{entries}"

@@ -18,6 +18,8 @@ import json
 import logging
 import re
 import socket
+import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -604,3 +606,74 @@ class UnitTx:
 
 
 EPOCH_ACTION = "audit.epoch"
+
+
+class PooledBackend:
+    """A PostgreSQL backend that keeps a few idle connections for the next user (the console: a
+    page view opened four, ~25 ms each, a third of the fleet page's time at 200 units). Same
+    interface as the backend it wraps; a lent connection's ``close()`` rolls back whatever was
+    left open and gives it back. A connection is checked (that rollback) as it is lent, so one the
+    server dropped is replaced, not handed out."""
+
+    def __init__(self, backend: PostgresBackend, keep: int = 8):
+        self._backend, self._keep = backend, keep
+        self._idle: list = []
+        self._lock = threading.Lock()
+        # The idle connections end with the pool (an app discarded, a process exiting), not left
+        # for the garbage collector to find open.
+        self.close = weakref.finalize(self, _close_all, self._idle)
+
+    # ``close()`` (the finalizer above) ends the idle connections; lent ones end when given back.
+
+    def __getattr__(self, name: str):
+        return getattr(self._backend, name)
+
+    def connect(self, create: bool = False):
+        while True:
+            with self._lock:
+                raw = self._idle.pop() if self._idle else None
+            if raw is None:
+                return _Lent(self._backend.connect(create), self)
+            try:
+                raw.rollback()
+            except Exception:  # noqa: BLE001 - dropped by the server: the driver's own error class
+                with contextlib.suppress(Exception):
+                    raw.close()
+                continue
+            return _Lent(raw, self)
+
+    def _give_back(self, raw) -> None:
+        if not self.close.alive:  # the pool was closed: nothing is kept any more
+            with contextlib.suppress(Exception):
+                raw.close()
+            return
+        try:
+            raw.rollback()
+        except Exception:  # noqa: BLE001 - broken: not kept
+            with contextlib.suppress(Exception):
+                raw.close()
+            return
+        with self._lock:
+            if len(self._idle) < self._keep:
+                self._idle.append(raw)
+                return
+        raw.close()
+
+
+def _close_all(idle: list) -> None:
+    while idle:
+        with contextlib.suppress(Exception):
+            idle.pop().close()
+
+
+class _Lent:
+    def __init__(self, raw, pool: PooledBackend):
+        self._raw, self._pool = raw, pool
+
+    def __getattr__(self, name: str):
+        return getattr(self._raw, name)
+
+    def close(self) -> None:
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            self._pool._give_back(raw)

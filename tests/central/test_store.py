@@ -155,3 +155,24 @@ def test_the_sqlite_store_is_encrypted_and_needs_the_central_key(tmp_path, audit
     assert wrong.returncode == 3 and "wrong key" in wrong.stderr and wrong.stderr.count("\n") == 1
     none = run_cli("central", "--store", str(tmp_path / "central"), "units")
     assert none.returncode == 3 and "fieldface-central-key" in none.stderr
+
+
+def test_the_consoles_pool_reuses_connections_and_replaces_one_the_server_dropped(postgres):
+    from device.central.store import PooledBackend
+
+    fresh_postgres(postgres).close()
+    pool = PooledBackend(PostgresBackend(postgres.dsn), keep=2)
+    first = CentralStore(pool)
+    pid = first.query("SELECT pg_backend_pid()")[0][0]
+    first.close()
+    again = CentralStore(pool)
+    assert again.query("SELECT pg_backend_pid()")[0][0] == pid  # the same session, not a new one
+    again.close()
+    killer = CentralStore(PostgresBackend(postgres.dsn))
+    killer.query("SELECT pg_terminate_backend(%s)", (pid,))
+    killer.close()
+    fresh = CentralStore(pool)  # the dropped one is noticed as it is lent, and replaced
+    assert fresh.query("SELECT pg_backend_pid()")[0][0] != pid
+    fresh.close()
+    pool.close()
+    assert pool._idle == []

@@ -27,7 +27,7 @@ def create_console(config, backend, test_config: dict | None = None) -> Flask:
     """``backend``: the central store's (device/central/store.py), opened as the console's role."""
     from device.central.console_auth import ConsoleAuth
     from device.central.console_db import ConsoleDb, ConsoleLog
-    from device.central.store import CentralStore
+    from device.central.store import CentralStore, PooledBackend
     from web import auth, requests, secure_headers
     from web.console import audit, fleet, galleries, reports
 
@@ -36,6 +36,8 @@ def create_console(config, backend, test_config: dict | None = None) -> Flask:
         [FileSystemLoader(str(HERE / "templates")), FileSystemLoader(str(WEB / "templates"))]
     )
     requests.install(app)
+    if backend.dialect == "postgresql":  # SQLCipher connections are local and cheap to open
+        backend = PooledBackend(backend)
     CentralStore(backend).close()  # fail at start, not at the first request, if the schema is not there
     db = ConsoleDb(backend)
     clog = ConsoleLog(db, config.console.name)

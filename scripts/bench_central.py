@@ -356,9 +356,7 @@ class SimPublisher:
 
 
 def ingest(args) -> None:
-    import json
-
-    from bench_console import PG_SETTINGS, chain
+    from bench_console import PG_SETTINGS
 
     from tests.sync.postgres import Postgres, postgres_bin
 
@@ -376,7 +374,7 @@ def ingest(args) -> None:
                   f"{args.entries:,} entries, batches of {args.batch}, window {args.window} (the unit's defaults: "
                   "500, 4); rate = entries acked end to end per second")  # fmt: skip
             for receivers, mode in ((1, "one"), (2, "share"), (2, "shard")):
-                rate, gaps, busy = ingest_once(site, root, pg, receivers, mode, args, start, chain, json)
+                rate, gaps, busy = ingest_once(site, root, pg, receivers, mode, args, start)
                 label = {"one": "1 receiver", "share": "2 receivers, one share group",
                          "shard": "2 receivers, units sharded by name"}[mode]  # fmt: skip
                 print(f"  {label:<36} {rate:8,.0f} entries/s   gap acks {gaps:5}   receiver CPU {busy}")
@@ -385,7 +383,11 @@ def ingest(args) -> None:
             site.close()
 
 
-def ingest_once(site, root, pg, receivers: int, mode: str, args, start, chain, json):
+def ingest_once(site, root, pg, receivers: int, mode: str, args, start):
+    import json
+
+    from bench_console import chain
+
     dsn, store = new_database(pg, f"ingest_{mode}")
     units = [chain(f"{mode}-unit-{i:02d}", args.entries, start, 1) for i in range(args.units)]
     for u in units:

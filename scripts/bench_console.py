@@ -36,7 +36,7 @@ from device.central import console_queries as Q  # noqa: E402
 from device.central import console_users, days  # noqa: E402
 from device.central.console_db import ConsoleDb, ConsoleLog  # noqa: E402
 from device.central.console_reports import fleet_report  # noqa: E402
-from device.central.days import _text  # noqa: E402
+from device.central.days import as_text  # noqa: E402
 from device.central.simulate import SimUnit, stamp  # noqa: E402
 from device.central.store import CentralStore, PostgresBackend  # noqa: E402
 from device.config import validate_config  # noqa: E402
@@ -87,7 +87,7 @@ def make_unit(job: tuple[str, int, datetime, int]) -> dict:
     rows = io.StringIO()
     for e in u.entries:
         rows.write(f"{unit}\t0\t{e.seq}\t{e.hash}\t{_escape(e.canonical().decode())}\t{now}\tbench\n")
-    day_rows = "".join(f"{unit}\t{day}\t{t['n']}\t{_escape(_text(t))}\t{now}\n"
+    day_rows = "".join(f"{unit}\t{day}\t{t['n']}\t{_escape(as_text(t))}\t{now}\n"
                        for day, t in by_day(u.entries).items())  # fmt: skip
     first, last = u.entries[0], u.entries[-1]
     head = (last.seq, last.hash, u.signer.sign_head(last.seq, last.hash))

@@ -17,7 +17,7 @@ from device.audit.entry import Entry
 from device.reports import tally as T
 
 
-def _text(t: dict) -> str:
+def as_text(t: dict) -> str:
     return json.dumps(t, sort_keys=True, separators=(",", ":"))
 
 
@@ -29,10 +29,10 @@ def add(execute, unit: str, entries: list[Entry], at: str) -> None:
         if rows:
             merged = T.merge(json.loads(rows[0][0]), counted)
             execute("UPDATE audit_days SET entries = ?, tally = ?, updated_at = ? WHERE unit = ? AND day = ?",
-                    (merged["n"], _text(merged), at, unit, day))  # fmt: skip
+                    (merged["n"], as_text(merged), at, unit, day))  # fmt: skip
         else:
             execute("INSERT INTO audit_days(unit, day, entries, tally, updated_at) VALUES (?, ?, ?, ?, ?)",
-                    (unit, day, counted["n"], _text(counted), at))  # fmt: skip
+                    (unit, day, counted["n"], as_text(counted), at))  # fmt: skip
 
 
 def merged(store, start: date, end: date, unit: str | None = None) -> dict:
@@ -53,14 +53,10 @@ def fill(cur, sql) -> int:
     written = 0
     for (unit,) in cur.fetchall():
         cur.execute(sql("SELECT hash, body FROM audit_entries WHERE unit = ? ORDER BY epoch, seq"), (unit,))
-        counted: dict[str, T.Counting] = {}
-        for hash_hex, body in cur.fetchall():
-            e = Entry.from_body(json.loads(body), hash_hex)
-            counted.setdefault(e.at[:10], T.Counting(legacy=False)).add(e)
-        for day, c in counted.items():
-            t = c.result()
+        entries = [Entry.from_body(json.loads(body), hash_hex) for hash_hex, body in cur.fetchall()]
+        for day, t in T.by_day(entries).items():
             cur.execute(sql("INSERT INTO audit_days(unit, day, entries, tally, updated_at) VALUES (?, ?, ?, ?, ?)"),
-                        (unit, day, t["n"], _text(t), "migration 0004"))  # fmt: skip
+                        (unit, day, t["n"], as_text(t), "migration 0004"))  # fmt: skip
             written += 1
     return written
 
